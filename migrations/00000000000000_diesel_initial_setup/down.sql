@@ -1,0 +1,3 @@
+DROP FUNCTION IF EXISTS uuid_generate_v7();
+DROP FUNCTION IF EXISTS diesel_manage_updated_at(_tbl regclass);
+DROP FUNCTION IF EXISTS diesel_set_updated_at();

@@ -1,0 +1,115 @@
+//! The application: shared state, start-up, and serving with graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::config::ServeConfig;
+use crate::db::connect::ConnectError;
+use crate::db::migrate::MigrateError;
+use crate::db::{self, DbPool};
+use crate::graphql::{self, AppSchema};
+use crate::http;
+
+/// What every request handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub pool: DbPool,
+    /// The GraphQL schema, with the pool in its data.
+    pub schema: AppSchema,
+    /// The server's settings.
+    pub config: Arc<ServeConfig>,
+}
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error(transparent)]
+    Migrate(#[from] MigrateError),
+    #[error("cannot build the database pool: {0}")]
+    Pool(#[from] diesel_async::pooled_connection::deadpool::BuildError),
+    #[error("the database does not answer: {0}")]
+    Database(#[from] db::pool::PingError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error("the server failed: {0}")]
+    Serve(std::io::Error),
+}
+
+impl AppState {
+    /// Prepares the database (create, migrate unless told not to) and builds the state.
+    pub async fn build(config: ServeConfig) -> Result<Self, StartError> {
+        db::connect::ensure_database(&config.database).await?;
+        if !config.skip_migrations {
+            for version in db::migrate::run_pending(&config.database).await? {
+                tracing::info!(%version, "applied migration");
+            }
+        }
+        let pool = db::pool::build(&config.database)?;
+        db::pool::ping(&pool).await?;
+        let schema = graphql::builder().data(pool.clone()).finish();
+        Ok(Self { pool, schema, config: Arc::new(config) })
+    }
+
+    /// The router serving this state.
+    pub fn router(&self) -> Router {
+        http::router(self.clone())
+    }
+}
+
+/// `growth-diary serve`: start, listen, and serve until SIGTERM or Ctrl-C.
+pub async fn run(config: ServeConfig) -> Result<(), StartError> {
+    let addr = config.listen_addr;
+    // Bind first: a taken port should fail before any database work.
+    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+    let state = AppState::build(config).await?;
+    tracing::info!(%addr, database = %state.config.database.database_url, "listening");
+    serve(listener, state.router(), shutdown_signal()).await
+}
+
+/// Serves `router` on `listener` until `shutdown` completes; requests in flight finish first.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartError::Serve)
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down; waiting for requests in flight");
+}

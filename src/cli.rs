@@ -1,0 +1,80 @@
+//! The command line: `serve` (the default), `migrate` and `print-schema`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{DatabaseConfig, LogFormat, ServeConfig};
+use crate::{app, db, graphql, telemetry};
+
+/// The GraphQL server of a social growth diary.
+#[derive(Debug, Parser)]
+#[command(name = "growth-diary", version, about, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// Settings of `serve`, which runs when no command is given.
+    #[command(flatten)]
+    pub serve: ServeConfig,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the GraphQL API (the default).
+    Serve(ServeConfig),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseConfig),
+    /// Print the GraphQL schema (SDL) to standard output.
+    PrintSchema,
+}
+
+/// Parses the command line, runs the command, and turns any failure into one line on stderr.
+pub async fn run() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) if !err.use_stderr() => {
+            // --help and --version
+            let _ = err.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            let rendered = err.render().to_string();
+            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(cli.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(config) => app::run(config).await,
+        Command::Migrate(config) => migrate(&config).await,
+        Command::PrintSchema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn migrate(config: &DatabaseConfig) -> Result<(), app::StartError> {
+    db::connect::ensure_database(config).await?;
+    let applied = db::migrate::run_pending(config).await?;
+    if applied.is_empty() {
+        tracing::info!("database schema is up to date");
+    }
+    for version in applied {
+        tracing::info!(%version, "applied migration");
+    }
+    Ok(())
+}

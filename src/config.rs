@@ -1,0 +1,194 @@
+//! Typed configuration, read from environment variables or the matching CLI flags.
+//!
+//! Every default works on a machine where PostgreSQL listens on 127.0.0.1:5432
+//! with trust authentication, so `cargo run --release` needs no setup.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use url::Url;
+
+/// The database a fresh checkout talks to.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/growth_diary";
+
+/// A validated PostgreSQL connection string. Its `Debug` and `Display` never show the password.
+#[derive(Clone)]
+pub struct DatabaseUrl {
+    config: tokio_postgres::Config,
+}
+
+impl DatabaseUrl {
+    /// Parses a `postgres://` URL (or a libpq key=value string) that names a database.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let config = tokio_postgres::Config::from_str(raw)
+            .map_err(|err| format!("not a valid PostgreSQL connection string: {err}"))?;
+        if config.get_hosts().is_empty() {
+            return Err("the connection string names no host".into());
+        }
+        if config.get_dbname().is_none_or(str::is_empty) {
+            return Err("the connection string names no database".into());
+        }
+        Ok(Self { config })
+    }
+
+    /// The driver's view of the connection string.
+    pub fn config(&self) -> &tokio_postgres::Config {
+        &self.config
+    }
+
+    /// The name of the database this URL points at.
+    pub fn database_name(&self) -> &str {
+        self.config.get_dbname().unwrap_or_default()
+    }
+
+    /// The same server and credentials, another database.
+    pub fn with_database(&self, name: &str) -> Self {
+        let mut config = self.config.clone();
+        config.dbname(name);
+        Self { config }
+    }
+}
+
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let host = match self.config.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => host.clone(),
+            Some(tokio_postgres::config::Host::Unix(path)) => path.display().to_string(),
+            None => String::new(),
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        write!(f, "{host}:{port}/{}", self.database_name())
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// How to reach PostgreSQL.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseConfig {
+    /// Connection string the server's pool uses (may point at a transaction pooler).
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, value_parser = DatabaseUrl::parse)]
+    pub database_url: DatabaseUrl,
+
+    /// Direct (unpooled) connection string for migrations and advisory locks; defaults to DATABASE_URL.
+    #[arg(long, env = "DATABASE_DIRECT_URL", value_parser = DatabaseUrl::parse)]
+    pub database_direct_url: Option<DatabaseUrl>,
+
+    /// Connections in the pool of each instance.
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub database_pool_size: u32,
+
+    /// `statement_timeout` of every pooled connection, in milliseconds.
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    pub database_statement_timeout_ms: u64,
+
+    /// How long to wait for a new connection or a free pooled one, in seconds.
+    #[arg(long, env = "DATABASE_CONNECT_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub database_connect_timeout_secs: u64,
+}
+
+impl DatabaseConfig {
+    /// A configuration for `url` with every other setting at its default.
+    pub fn for_url(url: DatabaseUrl) -> Self {
+        Self {
+            database_url: url,
+            database_direct_url: None,
+            database_pool_size: 10,
+            database_statement_timeout_ms: 10_000,
+            database_connect_timeout_secs: 5,
+        }
+    }
+
+    /// The URL migrations run over: the direct one when given.
+    pub fn migration_url(&self) -> &DatabaseUrl {
+        self.database_direct_url.as_ref().unwrap_or(&self.database_url)
+    }
+
+    /// Timeout for establishing a connection or waiting for a pooled one.
+    pub fn connect_timeout(&self) -> Duration {
+        Duration::from_secs(self.database_connect_timeout_secs)
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Everything `serve` needs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeConfig {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+
+    /// Address and port to listen on.
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8000")]
+    pub listen_addr: SocketAddr,
+
+    /// The server's own external URL (used for links and cookie security).
+    #[arg(long, env = "PUBLIC_URL", default_value = "http://localhost:8000", value_parser = parse_http_url)]
+    pub public_url: Url,
+
+    /// The SPA's URL, where email links and OAuth sign-ins land; defaults to PUBLIC_URL.
+    #[arg(long, env = "APP_URL", value_parser = parse_http_url)]
+    pub app_url: Option<Url>,
+
+    /// Do not apply pending migrations at start (run `growth-diary migrate` instead).
+    #[arg(long, env = "SKIP_MIGRATIONS")]
+    pub skip_migrations: bool,
+
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
+    pub max_body_bytes: u64,
+}
+
+impl ServeConfig {
+    /// The SPA's URL.
+    pub fn app_url(&self) -> &Url {
+        self.app_url.as_ref().unwrap_or(&self.public_url)
+    }
+}
+
+fn parse_http_url(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw).map_err(|err| format!("not a valid URL: {err}"))?;
+    match url.scheme() {
+        "http" | "https" if url.host().is_some() => Ok(url),
+        _ => Err("must be an http:// or https:// URL with a host".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_url_display_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://app:s3cret@db.example.com:6543/diary").unwrap();
+        assert_eq!(url.to_string(), "db.example.com:6543/diary");
+        assert!(!format!("{url:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn database_url_must_name_a_database() {
+        assert!(DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432").is_err());
+        assert!(DatabaseUrl::parse("mysql://nope").is_err());
+        assert!(DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/diary?sslmode=require").is_ok());
+    }
+
+    #[test]
+    fn only_http_urls_are_accepted() {
+        assert!(parse_http_url("https://app.example.com").is_ok());
+        assert!(parse_http_url("ftp://example.com").is_err());
+        assert!(parse_http_url("localhost:3000").is_err());
+    }
+}

@@ -1,0 +1,171 @@
+//! Opening connections (over TLS when the URL says `sslmode=require`) and
+//! creating the database when it does not exist yet.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use diesel_async::AsyncPgConnection;
+use tokio_postgres::config::SslMode;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+use tokio_postgres_rustls::MakeRustlsConnect;
+
+use crate::config::{DatabaseConfig, DatabaseUrl};
+
+/// Why a connection could not be made or the database could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The server could not be reached, or refused us.
+    #[error("cannot connect to the database at {url}: {reason}")]
+    Connect { url: String, reason: String },
+    /// The database was missing and could not be created.
+    #[error("cannot create the database {url}: {reason}")]
+    Create { url: String, reason: String },
+    /// The connection was made but could not be set up.
+    #[error("cannot set up a connection to {url}: {reason}")]
+    Setup { url: String, reason: String },
+}
+
+/// A diesel-async connection to `url`, with `timeout` for the TCP and TLS handshake.
+pub async fn establish(url: &DatabaseUrl, timeout: Duration) -> Result<AsyncPgConnection, ConnectError> {
+    let config = session_config(url, timeout);
+    let connect_error = |err: tokio_postgres::Error| ConnectError::Connect {
+        url: url.to_string(),
+        reason: describe(&err),
+    };
+    let setup_error = |err: diesel::ConnectionError| ConnectError::Setup {
+        url: url.to_string(),
+        reason: err.to_string(),
+    };
+    if wants_tls(&config) {
+        let (client, connection) = config.connect(tls_connector()).await.map_err(connect_error)?;
+        AsyncPgConnection::try_from_client_and_connection(client, connection)
+            .await
+            .map_err(setup_error)
+    } else {
+        let (client, connection) = config.connect(NoTls).await.map_err(connect_error)?;
+        AsyncPgConnection::try_from_client_and_connection(client, connection)
+            .await
+            .map_err(setup_error)
+    }
+}
+
+/// Creates the configured database when it does not exist. Safe when several
+/// instances start at once: losing the race to create it is not an error.
+pub async fn ensure_database(config: &DatabaseConfig) -> Result<(), ConnectError> {
+    let url = config.migration_url();
+    let timeout = config.connect_timeout();
+    let err = match client(url, timeout).await {
+        Ok(_) => return Ok(()),
+        Err(err) => err,
+    };
+    if err.code() != Some(&SqlState::INVALID_CATALOG_NAME) {
+        return Err(ConnectError::Connect { url: url.to_string(), reason: describe(&err) });
+    }
+    let create_error = |err: tokio_postgres::Error| ConnectError::Create {
+        url: url.to_string(),
+        reason: describe(&err),
+    };
+    let maintenance = client(&url.with_database("postgres"), timeout).await.map_err(create_error)?;
+    let statement = format!("CREATE DATABASE {}", quote_identifier(url.database_name()));
+    match maintenance.batch_execute(&statement).await {
+        Ok(()) => {
+            tracing::info!(database = url.database_name(), "created the database");
+            Ok(())
+        }
+        Err(err)
+            if err.code() == Some(&SqlState::DUPLICATE_DATABASE)
+                || err.code() == Some(&SqlState::UNIQUE_VIOLATION) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(create_error(err)),
+    }
+}
+
+/// A plain tokio-postgres client for administrative statements; its connection
+/// is driven by a spawned task that ends when the client is dropped.
+pub async fn client(url: &DatabaseUrl, timeout: Duration) -> Result<Client, tokio_postgres::Error> {
+    let config = session_config(url, timeout);
+    if wants_tls(&config) {
+        let (client, connection) = config.connect(tls_connector()).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    } else {
+        let (client, connection) = config.connect(NoTls).await?;
+        tokio::spawn(connection);
+        Ok(client)
+    }
+}
+
+/// Quotes a PostgreSQL identifier (for statements that cannot take parameters).
+pub fn quote_identifier(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+fn session_config(url: &DatabaseUrl, timeout: Duration) -> tokio_postgres::Config {
+    let mut config = url.config().clone();
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(timeout);
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("growth-diary");
+    }
+    config
+}
+
+/// `sslmode=prefer` (the default) connects in plain text: a local server with a
+/// self-signed certificate must keep working, and hosted databases say `require`.
+fn wants_tls(config: &tokio_postgres::Config) -> bool {
+    !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer)
+}
+
+/// Verifies the server against the Mozilla root store (built once).
+fn tls_connector() -> MakeRustlsConnect {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    let config = CONFIG.get_or_init(|| {
+        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("ring supports the default TLS versions")
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Arc::new(config)
+    });
+    MakeRustlsConnect::new((**config).clone())
+}
+
+/// The server's own words when it sent any, else the driver's error chain.
+fn describe(err: &tokio_postgres::Error) -> String {
+    if let Some(db) = err.as_db_error() {
+        return db.message().to_string();
+    }
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote_identifier("growth_diary"), "\"growth_diary\"");
+        assert_eq!(quote_identifier("we\"ird"), "\"we\"\"ird\"");
+    }
+
+    #[test]
+    fn tls_only_when_required() {
+        let url = |raw: &str| DatabaseUrl::parse(raw).unwrap().config().clone();
+        assert!(!wants_tls(&url("postgres://u@h/db")));
+        assert!(!wants_tls(&url("postgres://u@h/db?sslmode=disable")));
+        assert!(wants_tls(&url("postgres://u@h/db?sslmode=require")));
+    }
+}

@@ -1,0 +1,91 @@
+//! Embedded migrations, applied under a PostgreSQL advisory lock so that
+//! instances starting together never race.
+
+use diesel::sql_types::BigInt;
+use diesel_async::async_connection_wrapper::AsyncConnectionWrapper;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::DatabaseConfig;
+use crate::db::connect::{self, ConnectError};
+
+/// Every migration of `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// Advisory lock key held while migrating ("growth" in ASCII).
+const MIGRATION_LOCK_KEY: i64 = 0x67_726f_7774_68;
+
+/// Why migrating failed.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+    #[error("cannot take the migration lock: {0}")]
+    Lock(diesel::result::Error),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+/// Applies every pending migration; returns the versions applied.
+pub async fn run_pending(config: &DatabaseConfig) -> Result<Vec<String>, MigrateError> {
+    with_harness(config, |harness| {
+        harness
+            .run_pending_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+    })
+    .await
+}
+
+/// Reverts every applied migration, newest first; returns the versions reverted.
+/// For rollback tests and development databases only.
+pub async fn revert_all(config: &DatabaseConfig) -> Result<Vec<String>, MigrateError> {
+    with_harness(config, |harness| {
+        harness
+            .revert_all_migrations(MIGRATIONS)
+            .map(|versions| versions.iter().map(ToString::to_string).collect())
+    })
+    .await
+}
+
+/// Versions of the migrations not applied yet.
+pub async fn pending(config: &DatabaseConfig) -> Result<Vec<String>, MigrateError> {
+    with_harness(config, |harness| {
+        harness
+            .pending_migrations(MIGRATIONS)
+            .map(|pending| pending.iter().map(|m| m.name().version().to_string()).collect())
+    })
+    .await
+}
+
+type Harness = AsyncConnectionWrapper<AsyncPgConnection>;
+type HarnessResult<T> = diesel::migration::Result<T>;
+
+/// Runs `work` on a dedicated connection over the direct URL while holding the
+/// advisory lock. Diesel's migration harness is synchronous, so it runs on a
+/// blocking thread; the lock dies with the connection if the process does.
+async fn with_harness<T, F>(config: &DatabaseConfig, work: F) -> Result<T, MigrateError>
+where
+    T: Send + 'static,
+    F: FnOnce(&mut Harness) -> HarnessResult<T> + Send + 'static,
+{
+    let mut conn = connect::establish(config.migration_url(), config.connect_timeout()).await?;
+    advisory(&mut conn, "SELECT pg_advisory_lock($1)").await?;
+    let (mut conn, result) = tokio::task::spawn_blocking(move || {
+        let mut harness = Harness::from(conn);
+        let result = work(&mut harness).map_err(|err| MigrateError::Migration(err.to_string()));
+        (harness.into_inner(), result)
+    })
+    .await
+    .map_err(|err| MigrateError::Migration(format!("the migration task failed: {err}")))?;
+    advisory(&mut conn, "SELECT pg_advisory_unlock($1)").await?;
+    result
+}
+
+async fn advisory(conn: &mut AsyncPgConnection, statement: &'static str) -> Result<(), MigrateError> {
+    diesel::sql_query(statement)
+        .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+        .execute(conn)
+        .await
+        .map(drop)
+        .map_err(MigrateError::Lock)
+}

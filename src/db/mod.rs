@@ -1,0 +1,14 @@
+//! PostgreSQL: connections, the pool, embedded migrations, table definitions and row types.
+//!
+//! Diesel imports stay inside this module tree: `diesel_async::RunQueryDsl::execute`
+//! would otherwise shadow `async_graphql::Schema::execute`.
+
+pub mod connect;
+pub mod constraints;
+pub mod enums;
+pub mod migrate;
+pub mod models;
+pub mod pool;
+pub mod schema;
+
+pub use pool::{DbConn, DbPool};

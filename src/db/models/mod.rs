@@ -1,0 +1,3 @@
+//! Row types and the queries that own them, one module per table.
+
+pub mod user;

@@ -1,0 +1,80 @@
+//! The `users` table.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+use crate::db::enums::ExperienceLevel;
+use crate::db::schema::users;
+
+/// A user, as stored.
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: Option<String>,
+    pub password_hash: Option<String>,
+    pub verified: bool,
+    pub email_verified: Option<DateTime<Utc>>,
+    pub image: Option<String>,
+    pub current_role: Option<String>,
+    pub experience_level: ExperienceLevel,
+    pub industry: Option<String>,
+    pub years_of_experience: Option<i32>,
+    pub current_skills: Vec<String>,
+    pub target_skills: Vec<String>,
+    pub bio: Option<String>,
+    pub current_goals: Vec<String>,
+    pub achievement_score: i32,
+    pub daily_generation_count: i32,
+    pub last_generation_date: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A user about to be inserted.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUser<'a> {
+    pub id: Uuid,
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub verified: bool,
+    pub email_verified: Option<DateTime<Utc>>,
+    pub image: Option<&'a str>,
+}
+
+impl User {
+    /// The user with this id, if any.
+    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// The users with these ids, in no particular order (for DataLoaders).
+    pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<User>> {
+        users::table
+            .filter(users::id.eq_any(ids))
+            .select(User::as_select())
+            .load(conn)
+            .await
+    }
+}
+
+impl NewUser<'_> {
+    /// Inserts the user and returns the stored row.
+    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<User> {
+        diesel::insert_into(users::table)
+            .values(self)
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+    }
+}

@@ -1,0 +1,195 @@
+//! Table definitions, written to match what `diesel print-schema` prints for `migrations/`.
+//! The migration round-trip test checks the database side; keep both in step.
+
+/// PostgreSQL enum types.
+pub mod sql_types {
+    /// `experience_level`
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "experience_level"))]
+    pub struct ExperienceLevel;
+
+    /// `goal_period`
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "goal_period"))]
+    pub struct GoalPeriod;
+
+    /// `goal_status`
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "goal_status"))]
+    pub struct GoalStatus;
+
+    /// `post_status`
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "post_status"))]
+    pub struct PostStatus;
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::ExperienceLevel;
+
+    users (id) {
+        id -> Uuid,
+        email -> Text,
+        name -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        verified -> Bool,
+        email_verified -> Nullable<Timestamptz>,
+        image -> Nullable<Text>,
+        current_role -> Nullable<Text>,
+        experience_level -> ExperienceLevel,
+        industry -> Nullable<Text>,
+        years_of_experience -> Nullable<Int4>,
+        current_skills -> Array<Text>,
+        target_skills -> Array<Text>,
+        bio -> Nullable<Text>,
+        current_goals -> Array<Text>,
+        achievement_score -> Int4,
+        daily_generation_count -> Int4,
+        last_generation_date -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::{GoalPeriod, GoalStatus};
+
+    goals (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        title -> Text,
+        period -> GoalPeriod,
+        status -> GoalStatus,
+        start_date -> Timestamptz,
+        deadline -> Timestamptz,
+        completed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::PostStatus;
+
+    posts (id) {
+        id -> Uuid,
+        author_id -> Uuid,
+        title -> Text,
+        content -> Text,
+        status -> PostStatus,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    likes (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        post_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    replies (id) {
+        id -> Uuid,
+        author_id -> Uuid,
+        post_id -> Uuid,
+        content -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    stories (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        period -> Text,
+        content -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        #[sql_name = "type"]
+        type_ -> Text,
+        provider -> Text,
+        provider_account_id -> Text,
+        refresh_token -> Nullable<Text>,
+        access_token -> Nullable<Text>,
+        expires_at -> Nullable<Int8>,
+        token_type -> Nullable<Text>,
+        scope -> Nullable<Text>,
+        id_token -> Nullable<Text>,
+        session_state -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        session_token_sha256 -> Bytea,
+        expires -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    verification_tokens (identifier, token_sha256) {
+        identifier -> Text,
+        token_sha256 -> Bytea,
+        expires -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    password_resets (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_sha256 -> Bytea,
+        expires_at -> Timestamptz,
+        used -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(accounts -> users (user_id));
+diesel::joinable!(goals -> users (user_id));
+diesel::joinable!(likes -> posts (post_id));
+diesel::joinable!(likes -> users (user_id));
+diesel::joinable!(password_resets -> users (user_id));
+diesel::joinable!(posts -> users (author_id));
+diesel::joinable!(replies -> posts (post_id));
+diesel::joinable!(replies -> users (author_id));
+diesel::joinable!(sessions -> users (user_id));
+diesel::joinable!(stories -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    goals,
+    likes,
+    password_resets,
+    posts,
+    replies,
+    sessions,
+    stories,
+    users,
+    verification_tokens,
+);

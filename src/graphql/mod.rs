@@ -1,0 +1,25 @@
+//! The GraphQL schema: its root objects, its limits, and the SDL it prints.
+
+pub mod context;
+pub mod ids;
+pub mod limits;
+pub mod user;
+
+use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+
+/// The root query: one part per domain.
+#[derive(MergedObject, Default)]
+pub struct Query(user::UserQuery);
+
+/// The server's schema.
+pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+
+/// The schema with its limits and no data attached; the server adds the pool.
+pub fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+    limits::apply(Schema::build(Query::default(), EmptyMutation, EmptySubscription))
+}
+
+/// The schema in SDL, as `growth-diary print-schema` prints it and `schema.graphql` holds it.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}

@@ -1,0 +1,14 @@
+//! Growth Diary: the GraphQL server of a social growth diary.
+//!
+//! Users keep a career profile, set goals, write diary posts that others like
+//! and reply to, and ask an AI to write the story of their week or month.
+//! Every instance is stateless: all state lives in PostgreSQL.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod telemetry;
