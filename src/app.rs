@@ -36,7 +36,10 @@ pub enum StartError {
     #[error("the database does not answer: {0}")]
     Database(#[from] db::pool::PingError),
     #[error("cannot listen on {addr}: {source}")]
-    Listen { addr: std::net::SocketAddr, source: std::io::Error },
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -53,7 +56,11 @@ impl AppState {
         let pool = db::pool::build(&config.database)?;
         db::pool::ping(&pool).await?;
         let schema = graphql::builder().data(pool.clone()).finish();
-        Ok(Self { pool, schema, config: Arc::new(config) })
+        Ok(Self {
+            pool,
+            schema,
+            config: Arc::new(config),
+        })
     }
 
     /// The router serving this state.
@@ -66,7 +73,9 @@ impl AppState {
 pub async fn run(config: ServeConfig) -> Result<(), StartError> {
     let addr = config.listen_addr;
     // Bind first: a taken port should fail before any database work.
-    let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Listen { addr, source })?;
     let state = AppState::build(config).await?;
     tracing::info!(%addr, database = %state.config.database.database_url, "listening");
     serve(listener, state.router(), shutdown_signal()).await

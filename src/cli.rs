@@ -9,7 +9,12 @@ use crate::{app, db, graphql, telemetry};
 
 /// The GraphQL server of a social growth diary.
 #[derive(Debug, Parser)]
-#[command(name = "growth-diary", version, about, args_conflicts_with_subcommands = true)]
+#[command(
+    name = "growth-diary",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 pub struct Cli {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
@@ -25,6 +30,10 @@ pub struct Cli {
 
 /// What to do.
 #[derive(Debug, Subcommand)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up; boxing buys nothing"
+)]
 pub enum Command {
     /// Serve the GraphQL API (the default).
     Serve(ServeConfig),
@@ -45,7 +54,13 @@ pub async fn run() -> ExitCode {
         }
         Err(err) => {
             let rendered = err.render().to_string();
-            eprintln!("{}", rendered.lines().next().unwrap_or("error: invalid arguments"));
+            eprintln!(
+                "{}",
+                rendered
+                    .lines()
+                    .next()
+                    .unwrap_or("error: invalid arguments")
+            );
             return ExitCode::from(2);
         }
     };

@@ -107,7 +107,9 @@ impl DatabaseConfig {
 
     /// The URL migrations run over: the direct one when given.
     pub fn migration_url(&self) -> &DatabaseUrl {
-        self.database_direct_url.as_ref().unwrap_or(&self.database_url)
+        self.database_direct_url
+            .as_ref()
+            .unwrap_or(&self.database_url)
     }
 
     /// Timeout for establishing a connection or waiting for a pooled one.
@@ -182,7 +184,9 @@ mod tests {
     fn database_url_must_name_a_database() {
         assert!(DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432").is_err());
         assert!(DatabaseUrl::parse("mysql://nope").is_err());
-        assert!(DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/diary?sslmode=require").is_ok());
+        assert!(
+            DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/diary?sslmode=require").is_ok()
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ pub const INTERNAL_MESSAGE: &str = "internal server error";
 impl AppError {
     /// An invalid argument.
     pub fn bad_input(field: impl Into<Text>, message: impl Into<Text>) -> Self {
-        Self::BadUserInput { field: field.into(), message: message.into() }
+        Self::BadUserInput {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// A broken unique rule.
@@ -108,7 +111,10 @@ impl AppError {
     /// The message the client sees.
     pub fn message(&self) -> &str {
         match self {
-            Self::Unauthenticated(m) | Self::Forbidden(m) | Self::NotFound(m) | Self::Conflict(m) => m,
+            Self::Unauthenticated(m)
+            | Self::Forbidden(m)
+            | Self::NotFound(m)
+            | Self::Conflict(m) => m,
             Self::BadUserInput { message, .. } | Self::RateLimited { message, .. } => message,
             Self::Internal => INTERNAL_MESSAGE,
         }
@@ -125,7 +131,12 @@ impl From<AppError> for async_graphql::Error {
             ext.set("code", err.code());
             match &err {
                 AppError::BadUserInput { field, .. } => ext.set("field", field.as_ref()),
-                AppError::RateLimited { retry_after_secs, limit, resets_at, .. } => {
+                AppError::RateLimited {
+                    retry_after_secs,
+                    limit,
+                    resets_at,
+                    ..
+                } => {
                     ext.set("retryAfter", *retry_after_secs);
                     if let Some(limit) = limit {
                         ext.set("limit", *limit);
@@ -145,7 +156,10 @@ impl From<DieselError> for AppError {
         match &err {
             DieselError::NotFound => Self::not_found("not found"),
             DieselError::DatabaseError(kind, info) => {
-                if let Some(user_error) = info.constraint_name().and_then(crate::db::constraints::user_error) {
+                if let Some(user_error) = info
+                    .constraint_name()
+                    .and_then(crate::db::constraints::user_error)
+                {
                     return user_error;
                 }
                 match kind {
@@ -177,11 +191,17 @@ mod tests {
 
     #[test]
     fn each_variant_has_its_contract_code() {
-        assert_eq!(extensions(AppError::unauthenticated())["code"], "UNAUTHENTICATED");
+        assert_eq!(
+            extensions(AppError::unauthenticated())["code"],
+            "UNAUTHENTICATED"
+        );
         assert_eq!(extensions(AppError::forbidden())["code"], "FORBIDDEN");
         assert_eq!(extensions(AppError::not_found("post"))["code"], "NOT_FOUND");
         assert_eq!(extensions(AppError::conflict("taken"))["code"], "CONFLICT");
-        assert_eq!(extensions(AppError::Internal)["code"], "INTERNAL_SERVER_ERROR");
+        assert_eq!(
+            extensions(AppError::Internal)["code"],
+            "INTERNAL_SERVER_ERROR"
+        );
     }
 
     #[test]
@@ -193,7 +213,9 @@ mod tests {
 
     #[test]
     fn rate_limited_carries_retry_after() {
-        let resets_at = DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z").unwrap().to_utc();
+        let resets_at = DateTime::parse_from_rfc3339("2026-11-23T00:00:00Z")
+            .unwrap()
+            .to_utc();
         let ext = extensions(AppError::RateLimited {
             message: "slow down".into(),
             retry_after_secs: 42,
@@ -208,7 +230,9 @@ mod tests {
 
     #[test]
     fn database_errors_reveal_nothing() {
-        let err = AppError::from(DieselError::QueryBuilderError("SELECT secret FROM users".into()));
+        let err = AppError::from(DieselError::QueryBuilderError(
+            "SELECT secret FROM users".into(),
+        ));
         let gql: async_graphql::Error = err.into();
         assert_eq!(gql.message, INTERNAL_MESSAGE);
     }

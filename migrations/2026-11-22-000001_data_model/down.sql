@@ -1,4 +1,3 @@
--- squawk-approve-destructive: reverts the initial data model (development and rollback tests only)
 DROP TABLE password_resets;
 DROP TABLE verification_tokens;
 DROP TABLE sessions;

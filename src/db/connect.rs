@@ -27,7 +27,10 @@ pub enum ConnectError {
 }
 
 /// A diesel-async connection to `url`, with `timeout` for the TCP and TLS handshake.
-pub async fn establish(url: &DatabaseUrl, timeout: Duration) -> Result<AsyncPgConnection, ConnectError> {
+pub async fn establish(
+    url: &DatabaseUrl,
+    timeout: Duration,
+) -> Result<AsyncPgConnection, ConnectError> {
     let config = session_config(url, timeout);
     let connect_error = |err: tokio_postgres::Error| ConnectError::Connect {
         url: url.to_string(),
@@ -38,7 +41,10 @@ pub async fn establish(url: &DatabaseUrl, timeout: Duration) -> Result<AsyncPgCo
         reason: err.to_string(),
     };
     if wants_tls(&config) {
-        let (client, connection) = config.connect(tls_connector()).await.map_err(connect_error)?;
+        let (client, connection) = config
+            .connect(tls_connector())
+            .await
+            .map_err(connect_error)?;
         AsyncPgConnection::try_from_client_and_connection(client, connection)
             .await
             .map_err(setup_error)
@@ -60,13 +66,18 @@ pub async fn ensure_database(config: &DatabaseConfig) -> Result<(), ConnectError
         Err(err) => err,
     };
     if err.code() != Some(&SqlState::INVALID_CATALOG_NAME) {
-        return Err(ConnectError::Connect { url: url.to_string(), reason: describe(&err) });
+        return Err(ConnectError::Connect {
+            url: url.to_string(),
+            reason: describe(&err),
+        });
     }
     let create_error = |err: tokio_postgres::Error| ConnectError::Create {
         url: url.to_string(),
         reason: describe(&err),
     };
-    let maintenance = client(&url.with_database("postgres"), timeout).await.map_err(create_error)?;
+    let maintenance = client(&url.with_database("postgres"), timeout)
+        .await
+        .map_err(create_error)?;
     let statement = format!("CREATE DATABASE {}", quote_identifier(url.database_name()));
     match maintenance.batch_execute(&statement).await {
         Ok(()) => {
@@ -124,7 +135,9 @@ fn wants_tls(config: &tokio_postgres::Config) -> bool {
 fn tls_connector() -> MakeRustlsConnect {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
     let config = CONFIG.get_or_init(|| {
-        let roots = rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let config = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()

@@ -14,7 +14,9 @@ pub fn user_error(constraint: &str) -> Option<AppError> {
             AppError::bad_input("deadline", "must not be before the start date")
         }
         "likes_user_id_post_id_key" => AppError::conflict("the post is already liked"),
-        "stories_user_id_period_key" => AppError::conflict("a story for this period already exists"),
+        "stories_user_id_period_key" => {
+            AppError::conflict("a story for this period already exists")
+        }
         "accounts_provider_provider_account_id_key" => {
             AppError::conflict("this sign-in is already linked to an account")
         }

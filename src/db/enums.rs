@@ -3,7 +3,9 @@
 use diesel_derive_enum::DbEnum;
 
 /// Career level, from intern to C-level.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, async_graphql::Enum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, async_graphql::Enum, serde::Serialize,
+)]
 #[ExistingTypePath = "crate::db::schema::sql_types::ExperienceLevel"]
 #[DbValueStyle = "SCREAMING_SNAKE_CASE"]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -23,7 +25,9 @@ pub enum ExperienceLevel {
 }
 
 /// How long a goal runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, async_graphql::Enum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, async_graphql::Enum, serde::Serialize,
+)]
 #[ExistingTypePath = "crate::db::schema::sql_types::GoalPeriod"]
 #[DbValueStyle = "SCREAMING_SNAKE_CASE"]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -36,7 +40,9 @@ pub enum GoalPeriod {
 }
 
 /// Whether a goal is still open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, async_graphql::Enum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, async_graphql::Enum, serde::Serialize,
+)]
 #[ExistingTypePath = "crate::db::schema::sql_types::GoalStatus"]
 #[DbValueStyle = "SCREAMING_SNAKE_CASE"]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -46,7 +52,9 @@ pub enum GoalStatus {
 }
 
 /// Whether a post is visible to others.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, async_graphql::Enum, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, async_graphql::Enum, serde::Serialize,
+)]
 #[ExistingTypePath = "crate::db::schema::sql_types::PostStatus"]
 #[DbValueStyle = "SCREAMING_SNAKE_CASE"]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]

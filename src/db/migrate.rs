@@ -13,7 +13,7 @@ use crate::db::connect::{self, ConnectError};
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 
 /// Advisory lock key held while migrating ("growth" in ASCII).
-const MIGRATION_LOCK_KEY: i64 = 0x67_726f_7774_68;
+const MIGRATION_LOCK_KEY: i64 = 0x6772_6f77_7468;
 
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
@@ -50,9 +50,12 @@ pub async fn revert_all(config: &DatabaseConfig) -> Result<Vec<String>, MigrateE
 /// Versions of the migrations not applied yet.
 pub async fn pending(config: &DatabaseConfig) -> Result<Vec<String>, MigrateError> {
     with_harness(config, |harness| {
-        harness
-            .pending_migrations(MIGRATIONS)
-            .map(|pending| pending.iter().map(|m| m.name().version().to_string()).collect())
+        harness.pending_migrations(MIGRATIONS).map(|pending| {
+            pending
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        })
     })
     .await
 }
@@ -81,7 +84,10 @@ where
     result
 }
 
-async fn advisory(conn: &mut AsyncPgConnection, statement: &'static str) -> Result<(), MigrateError> {
+async fn advisory(
+    conn: &mut AsyncPgConnection,
+    statement: &'static str,
+) -> Result<(), MigrateError> {
     diesel::sql_query(statement)
         .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
         .execute(conn)

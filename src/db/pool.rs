@@ -4,7 +4,9 @@ use std::time::Duration;
 
 use diesel::ConnectionError;
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::pooled_connection::{
+    AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
 
@@ -20,7 +22,10 @@ pub type DbConn = Object<AsyncPgConnection>;
 pub fn build(config: &DatabaseConfig) -> Result<DbPool, BuildError> {
     let url = config.database_url.clone();
     let connect_timeout = config.connect_timeout();
-    let set_timeout = format!("SET statement_timeout = {}", config.database_statement_timeout_ms);
+    let set_timeout = format!(
+        "SET statement_timeout = {}",
+        config.database_statement_timeout_ms
+    );
     let mut manager_config = ManagerConfig::<AsyncPgConnection>::default();
     // `Verified` would spend a `SELECT 1` on every checkout; a broken connection
     // fails its first query instead and is then dropped by the pool.
@@ -70,5 +75,7 @@ pub async fn ping(pool: &DbPool) -> Result<(), PingError> {
         diesel::sql_query("SELECT 1").execute(&mut conn).await?;
         Ok(())
     };
-    tokio::time::timeout(limit, attempt).await.map_err(|_| PingError::Timeout(limit))?
+    tokio::time::timeout(limit, attempt)
+        .await
+        .map_err(|_| PingError::Timeout(limit))?
 }

@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ObjectType, SchemaBuilder, ServerError, ServerResult, SubscriptionType, Variables};
+use async_graphql::{
+    ObjectType, SchemaBuilder, ServerError, ServerResult, SubscriptionType, Variables,
+};
 
 use crate::error::codes;
 
@@ -76,8 +78,14 @@ impl Extension for AliasLimit {
 }
 
 fn count_aliases(document: &ExecutableDocument) -> usize {
-    let operations = document.operations.iter().map(|(_, op)| count_in(&op.node.selection_set.node));
-    let fragments = document.fragments.values().map(|f| count_in(&f.node.selection_set.node));
+    let operations = document
+        .operations
+        .iter()
+        .map(|(_, op)| count_in(&op.node.selection_set.node));
+    let fragments = document
+        .fragments
+        .values()
+        .map(|f| count_in(&f.node.selection_set.node));
     operations.chain(fragments).sum()
 }
 
@@ -99,7 +107,10 @@ fn count_in(set: &SelectionSet) -> usize {
 pub fn page_size(first: Option<i32>) -> crate::error::AppResult<i64> {
     match first {
         None => Ok(i64::from(DEFAULT_PAGE_SIZE)),
-        Some(n) if n < 0 => Err(crate::error::AppError::bad_input("first", "must not be negative")),
+        Some(n) if n < 0 => Err(crate::error::AppError::bad_input(
+            "first",
+            "must not be negative",
+        )),
         Some(n) => Ok(i64::from(n.min(MAX_PAGE_SIZE))),
     }
 }

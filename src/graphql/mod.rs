@@ -5,6 +5,7 @@ pub mod ids;
 pub mod limits;
 pub mod user;
 
+use crate::db::enums::{GoalPeriod, GoalStatus, PostStatus};
 use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 /// The root query: one part per domain.
@@ -16,7 +17,15 @@ pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
 /// The schema with its limits and no data attached; the server adds the pool.
 pub fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
-    limits::apply(Schema::build(Query::default(), EmptyMutation, EmptySubscription))
+    limits::apply(Schema::build(
+        Query::default(),
+        EmptyMutation,
+        EmptySubscription,
+    ))
+    // The contract's enums, also before any field uses them.
+    .register_output_type::<GoalPeriod>()
+    .register_output_type::<GoalStatus>()
+    .register_output_type::<PostStatus>()
 }
 
 /// The schema in SDL, as `growth-diary print-schema` prints it and `schema.graphql` holds it.

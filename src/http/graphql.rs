@@ -9,7 +9,9 @@ use std::panic::AssertUnwindSafe;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql::{BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Response, ServerError};
+use async_graphql::{
+    BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Response, ServerError,
+};
 use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -25,7 +27,11 @@ const JSON: &str = "application/json";
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 /// POST /graphql: a JSON request or a JSON array of them.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> axum::response::Response {
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
     let media = ResponseMedia::negotiate(&headers);
     if !is_json(&headers) {
         return media.error(
@@ -35,22 +41,31 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Bytes
     }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
-        Err(err) => return media.error(StatusCode::BAD_REQUEST, &format!("invalid request body: {err}")),
-    };
-    if let BatchRequest::Batch(requests) = &batch {
-        if requests.len() > MAX_BATCH {
+        Err(err) => {
             return media.error(
                 StatusCode::BAD_REQUEST,
-                &format!("a batch may hold at most {MAX_BATCH} operations"),
+                &format!("invalid request body: {err}"),
             );
         }
+    };
+    if let BatchRequest::Batch(requests) = &batch
+        && requests.len() > MAX_BATCH
+    {
+        return media.error(
+            StatusCode::BAD_REQUEST,
+            &format!("a batch may hold at most {MAX_BATCH} operations"),
+        );
     }
     let response = execute(&state.schema, batch.data(Viewer::default())).await;
     media.respond(response)
 }
 
 /// GET /graphql: GraphiQL for browsers; for other clients, a query in the URL.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(query): RawQuery) -> axum::response::Response {
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
     let query = query.unwrap_or_default();
     if query.is_empty() && accepts(&headers, "text/html") {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
@@ -58,24 +73,35 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(que
     let media = ResponseMedia::negotiate(&headers);
     let request = match async_graphql::http::parse_query_string(&query) {
         Ok(request) => request,
-        Err(err) => return media.error(StatusCode::BAD_REQUEST, &format!("invalid request: {err}")),
+        Err(err) => {
+            return media.error(StatusCode::BAD_REQUEST, &format!("invalid request: {err}"));
+        }
     };
     if !is_query_operation(&request.query, request.operation_name.as_deref()) {
         let mut response = media.error(
             StatusCode::METHOD_NOT_ALLOWED,
             "only queries may be sent by GET; send mutations by POST",
         );
-        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let response = execute(&state.schema, BatchRequest::Single(request.data(Viewer::default()))).await;
+    let response = execute(
+        &state.schema,
+        BatchRequest::Single(request.data(Viewer::default())),
+    )
+    .await;
     media.respond(response)
 }
 
 /// Runs a batch; a panicking resolver becomes an INTERNAL_SERVER_ERROR response
 /// instead of a dropped connection.
 pub async fn execute<E: Executor>(executor: &E, batch: BatchRequest) -> BatchResponse {
-    match AssertUnwindSafe(executor.execute_batch(batch)).catch_unwind().await {
+    match AssertUnwindSafe(executor.execute_batch(batch))
+        .catch_unwind()
+        .await
+    {
         Ok(response) => response,
         Err(_) => {
             tracing::error!("a resolver panicked");
@@ -140,7 +166,11 @@ fn accepts(headers: &HeaderMap, media: &str) -> bool {
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(|value| value.split(','))
-        .any(|item| item.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case(media)))
+        .any(|item| {
+            item.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
+        })
 }
 
 /// The media type of the response, from the request's `Accept`.
@@ -164,15 +194,21 @@ impl ResponseMedia {
     fn content_type(self) -> HeaderValue {
         match self {
             Self::Json => HeaderValue::from_static("application/json; charset=utf-8"),
-            Self::GraphQlResponse => HeaderValue::from_static("application/graphql-response+json; charset=utf-8"),
+            Self::GraphQlResponse => {
+                HeaderValue::from_static("application/graphql-response+json; charset=utf-8")
+            }
         }
     }
 
     fn respond(self, response: BatchResponse) -> axum::response::Response {
         let status = match &response {
-            BatchResponse::Single(single) if is_internal_only(single) => StatusCode::INTERNAL_SERVER_ERROR,
+            BatchResponse::Single(single) if is_internal_only(single) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             BatchResponse::Single(single)
-                if self == Self::GraphQlResponse && single.data == async_graphql::Value::Null && single.is_err() =>
+                if self == Self::GraphQlResponse
+                    && single.data == async_graphql::Value::Null
+                    && single.is_err() =>
             {
                 StatusCode::BAD_REQUEST
             }
@@ -192,7 +228,9 @@ impl ResponseMedia {
 
     fn json(self, status: StatusCode, body: &impl serde::Serialize) -> axum::response::Response {
         match serde_json::to_vec(body) {
-            Ok(bytes) => (status, [(header::CONTENT_TYPE, self.content_type())], bytes).into_response(),
+            Ok(bytes) => {
+                (status, [(header::CONTENT_TYPE, self.content_type())], bytes).into_response()
+            }
             Err(err) => {
                 tracing::error!(error = %err, "cannot serialize a GraphQL response");
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
@@ -211,7 +249,9 @@ fn is_internal_only(response: &Response) -> bool {
                     .extensions
                     .as_ref()
                     .and_then(|ext| ext.get("code"))
-                    .is_some_and(|code| *code == async_graphql::Value::from(codes::INTERNAL_SERVER_ERROR))
+                    .is_some_and(|code| {
+                        *code == async_graphql::Value::from(codes::INTERNAL_SERVER_ERROR)
+                    })
         })
 }
 
@@ -225,7 +265,7 @@ mod tests {
     #[Object]
     impl Panicky {
         async fn boom(&self) -> i32 {
-            panic!("resolver bug")
+            "not a number".parse().expect("a resolver bug")
         }
     }
 
@@ -233,7 +273,9 @@ mod tests {
     async fn a_panicking_resolver_becomes_an_internal_error() {
         let schema = Schema::new(Panicky, EmptyMutation, EmptySubscription);
         let response = execute(&schema, BatchRequest::Single("{ boom }".into())).await;
-        let BatchResponse::Single(response) = response else { panic!("expected one response") };
+        let BatchResponse::Single(response) = response else {
+            panic!("expected one response")
+        };
         assert!(is_internal_only(&response));
         assert_eq!(response.errors[0].message, INTERNAL_MESSAGE);
     }
@@ -243,19 +285,34 @@ mod tests {
         assert!(is_query_operation("{ me { id } }", None));
         assert!(is_query_operation("query Q { me { id } }", Some("Q")));
         assert!(!is_query_operation("mutation { signOut }", None));
-        assert!(!is_query_operation("query Q { me { id } } mutation M { signOut }", Some("M")));
-        assert!(!is_query_operation("query Q { me { id } } mutation M { signOut }", None));
+        assert!(!is_query_operation(
+            "query Q { me { id } } mutation M { signOut }",
+            Some("M")
+        ));
+        assert!(!is_query_operation(
+            "query Q { me { id } } mutation M { signOut }",
+            None
+        ));
         assert!(is_query_operation("not graphql", None));
     }
 
     #[test]
     fn content_types() {
         let mut headers = HeaderMap::new();
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
         assert!(is_json(&headers));
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         assert!(!is_json(&headers));
-        headers.insert(header::ACCEPT, HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"));
-        assert_eq!(ResponseMedia::negotiate(&headers), ResponseMedia::GraphQlResponse);
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"),
+        );
+        assert_eq!(
+            ResponseMedia::negotiate(&headers),
+            ResponseMedia::GraphQlResponse
+        );
     }
 }

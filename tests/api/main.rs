@@ -1,0 +1,9 @@
+//! End-to-end tests: the real server over HTTP, on real PostgreSQL databases.
+
+mod harness;
+
+mod http_basics;
+mod migrations;
+mod schema;
+mod startup;
+mod users;
