@@ -5,6 +5,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::auth::cookie::CookieSettings;
+use crate::email::{self, Mailer};
 
 use crate::config::ServeConfig;
 use crate::db::connect::ConnectError;
@@ -13,15 +17,34 @@ use crate::db::{self, DbPool};
 use crate::graphql::{self, AppSchema};
 use crate::http;
 
+/// What resolvers and handlers need to do their work. Cheap to clone; the
+/// GraphQL schema carries it in its data.
+#[derive(Clone)]
+pub struct Services {
+    /// The database pool.
+    pub pool: DbPool,
+    /// The server's settings.
+    pub config: Arc<ServeConfig>,
+    /// How the session cookie is named and flagged.
+    pub cookies: CookieSettings,
+    /// Wakes the email worker after a transaction queued email.
+    pub email_wakeup: Arc<Notify>,
+}
+
+impl Services {
+    /// Tells the email worker that email is waiting.
+    pub fn email_queued(&self) {
+        self.email_wakeup.notify_one();
+    }
+}
+
 /// What every request handler shares. Cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
-    /// The database pool.
-    pub pool: DbPool,
-    /// The GraphQL schema, with the pool in its data.
+    /// The services, also in the schema's data.
+    pub services: Services,
+    /// The GraphQL schema.
     pub schema: AppSchema,
-    /// The server's settings.
-    pub config: Arc<ServeConfig>,
 }
 
 /// Why the server could not start or stopped.
@@ -40,6 +63,8 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("SMTP_URL is not usable: {0}")]
+    Smtp(#[from] lettre::transport::smtp::Error),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -53,14 +78,18 @@ impl AppState {
                 tracing::info!(%version, "applied migration");
             }
         }
+        let mailer = Mailer::from_config(&config.email)?;
         let pool = db::pool::build(&config.database)?;
         db::pool::ping(&pool).await?;
-        let schema = graphql::builder().data(pool.clone()).finish();
-        Ok(Self {
-            pool,
-            schema,
+        let services = Services {
+            pool: pool.clone(),
+            cookies: CookieSettings::for_public_url(&config.public_url),
             config: Arc::new(config),
-        })
+            email_wakeup: Arc::new(Notify::new()),
+        };
+        email::worker::spawn(pool, mailer, services.email_wakeup.clone());
+        let schema = graphql::builder().data(services.clone()).finish();
+        Ok(Self { services, schema })
     }
 
     /// The router serving this state.
@@ -77,7 +106,7 @@ pub async fn run(config: ServeConfig) -> Result<(), StartError> {
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
     let state = AppState::build(config).await?;
-    tracing::info!(%addr, database = %state.config.database.database_url, "listening");
+    tracing::info!(%addr, database = %state.services.config.database.database_url, "listening");
     serve(listener, state.router(), shutdown_signal()).await
 }
 

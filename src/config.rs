@@ -149,6 +149,17 @@ pub struct ServeConfig {
     #[arg(long, env = "SKIP_MIGRATIONS")]
     pub skip_migrations: bool,
 
+    /// Browser origins allowed to call the API with credentials (comma-separated); defaults to APP_URL's origin.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', value_parser = parse_origin)]
+    pub cors_origins: Vec<String>,
+
+    /// Trust the last `X-Forwarded-For` hop as the client's IP (only behind your own proxy).
+    #[arg(long, env = "TRUST_PROXY")]
+    pub trust_proxy: bool,
+
+    #[command(flatten)]
+    pub email: EmailConfig,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
@@ -159,6 +170,45 @@ impl ServeConfig {
     pub fn app_url(&self) -> &Url {
         self.app_url.as_ref().unwrap_or(&self.public_url)
     }
+
+    /// Origins allowed by CORS: CORS_ORIGINS, or APP_URL's origin.
+    pub fn allowed_origins(&self) -> Vec<String> {
+        if self.cors_origins.is_empty() {
+            vec![self.app_url().origin().ascii_serialization()]
+        } else {
+            self.cors_origins.clone()
+        }
+    }
+}
+
+/// How email leaves the server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EmailConfig {
+    /// SMTP server, e.g. `smtps://user:pass@smtp.example.com` or `smtp://127.0.0.1:1025`; unset: emails are logged.
+    #[arg(long, env = "SMTP_URL", value_parser = parse_smtp_url)]
+    pub smtp_url: Option<secrecy::SecretString>,
+
+    /// Sender of every email.
+    #[arg(long, env = "MAIL_FROM", default_value = "Growth Diary <no-reply@localhost>", value_parser = parse_mailbox)]
+    pub mail_from: lettre::message::Mailbox,
+}
+
+fn parse_smtp_url(raw: &str) -> Result<secrecy::SecretString, String> {
+    let url = Url::parse(raw).map_err(|err| format!("not a valid URL: {err}"))?;
+    match url.scheme() {
+        "smtp" | "smtps" if url.host().is_some() => Ok(raw.into()),
+        _ => Err("must be an smtp:// or smtps:// URL with a host".into()),
+    }
+}
+
+fn parse_mailbox(raw: &str) -> Result<lettre::message::Mailbox, String> {
+    raw.parse()
+        .map_err(|err| format!("not a valid mailbox: {err}"))
+}
+
+fn parse_origin(raw: &str) -> Result<String, String> {
+    let url = parse_http_url(raw.trim())?;
+    Ok(url.origin().ascii_serialization())
 }
 
 fn parse_http_url(raw: &str) -> Result<Url, String> {
@@ -187,6 +237,18 @@ mod tests {
         assert!(
             DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/diary?sslmode=require").is_ok()
         );
+    }
+
+    #[test]
+    fn smtp_urls_and_origins_are_checked() {
+        assert!(parse_smtp_url("smtps://user:pass@smtp.example.com").is_ok());
+        assert!(parse_smtp_url("http://smtp.example.com").is_err());
+        assert_eq!(
+            parse_origin("https://app.example.com/path").unwrap(),
+            "https://app.example.com"
+        );
+        assert!(parse_mailbox("Diary <diary@example.com>").is_ok());
+        assert!(parse_mailbox("not an address").is_err());
     }
 
     #[test]

@@ -4,10 +4,13 @@
 //! and reply to, and ask an AI to write the story of their week or month.
 //! Every instance is stateless: all state lives in PostgreSQL.
 
+pub mod accounts;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod email;
 pub mod error;
 pub mod graphql;
 pub mod http;

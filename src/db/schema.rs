@@ -193,3 +193,48 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     verification_tokens,
 );
+
+diesel::table! {
+    audit_events (id) {
+        id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        kind -> Text,
+        ip -> Nullable<Inet>,
+        user_agent -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    email_outbox (id) {
+        id -> Uuid,
+        user_id -> Nullable<Uuid>,
+        recipient -> Text,
+        subject -> Text,
+        text_body -> Text,
+        html_body -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    rate_limit_buckets (key) {
+        key -> Text,
+        window_start -> Timestamptz,
+        count -> Int4,
+    }
+}
+
+diesel::joinable!(audit_events -> users (user_id));
+diesel::joinable!(email_outbox -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_events,
+    email_outbox,
+    rate_limit_buckets,
+    users
+);

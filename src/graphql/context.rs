@@ -1,27 +1,57 @@
-//! What a resolver can ask of its context: a database connection and the viewer.
+//! What a resolver can ask of its context: services, a connection, the viewer.
 
 use async_graphql::Context;
 use uuid::Uuid;
 
-use crate::db::{DbConn, DbPool};
-use crate::error::AppResult;
+use crate::accounts::Actor;
+use crate::app::Services;
+use crate::db::DbConn;
+use crate::db::models::audit_event::Origin;
+use crate::error::{AppError, AppResult};
 
-/// Who is asking: the signed-in user, if any. Put into each request's data.
+/// Who is asking: the signed-in user and their session, if any. Put into each request's data.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Viewer {
     /// The signed-in user's id.
     pub user_id: Option<Uuid>,
+    /// The session the request came with.
+    pub session_id: Option<Uuid>,
+}
+
+impl Viewer {
+    /// The signed-in actor, or UNAUTHENTICATED.
+    pub fn actor(&self) -> AppResult<Actor> {
+        match (self.user_id, self.session_id) {
+            (Some(user_id), Some(session_id)) => Ok(Actor {
+                user_id,
+                session_id,
+            }),
+            _ => Err(AppError::unauthenticated()),
+        }
+    }
+}
+
+/// The server's services.
+pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
+    ctx.data::<Services>()
+        .expect("the server puts its services into the schema's data")
 }
 
 /// A pooled connection for this resolver.
 pub async fn conn(ctx: &Context<'_>) -> AppResult<DbConn> {
-    let pool = ctx
-        .data::<DbPool>()
-        .expect("the server puts the pool into the schema's data");
-    Ok(pool.get().await?)
+    Ok(services(ctx).pool.get().await?)
 }
 
 /// The viewer of this request (anonymous when the request carries none).
 pub fn viewer(ctx: &Context<'_>) -> Viewer {
     ctx.data_opt::<Viewer>().copied().unwrap_or_default()
+}
+
+/// Where this request came from (for the audit trail and rate limits).
+pub fn origin<'a>(ctx: &Context<'a>) -> &'a Origin {
+    static UNKNOWN: Origin = Origin {
+        ip: None,
+        user_agent: None,
+    };
+    ctx.data_opt::<Origin>().unwrap_or(&UNKNOWN)
 }

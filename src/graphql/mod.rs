@@ -1,25 +1,30 @@
 //! The GraphQL schema: its root objects, its limits, and the SDL it prints.
 
+pub mod account;
 pub mod context;
 pub mod ids;
 pub mod limits;
 pub mod user;
 
 use crate::db::enums::{GoalPeriod, GoalStatus, PostStatus};
-use async_graphql::{EmptyMutation, EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 /// The root query: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery);
+pub struct Query(user::UserQuery, account::AccountQuery);
+
+/// The root mutation: one part per domain.
+#[derive(MergedObject, Default)]
+pub struct Mutation(account::AccountMutation);
 
 /// The server's schema.
-pub type AppSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with its limits and no data attached; the server adds the pool.
-pub fn builder() -> SchemaBuilder<Query, EmptyMutation, EmptySubscription> {
+pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     limits::apply(Schema::build(
         Query::default(),
-        EmptyMutation,
+        Mutation::default(),
         EmptySubscription,
     ))
     // The contract's enums, also before any field uses them.

@@ -48,7 +48,7 @@ impl User {
 
     /// The viewer's own email; null when the viewer is anyone else
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        let Viewer { user_id } = context::viewer(ctx);
+        let Viewer { user_id, .. } = context::viewer(ctx);
         (user_id == Some(self.id)).then_some(self.email.as_str())
     }
 

@@ -3,6 +3,11 @@
 //!
 //! async-graphql-axum's own extractor would run mutations sent by GET and by
 //! `text/plain` POSTs (a CSRF hole), so requests are read here instead.
+//!
+//! CSRF: a POST whose content type a cross-site HTML form could send
+//! (`text/plain`, form, multipart, or none) runs only when it also carries a
+//! header that forces a CORS preflight (see [`PREFLIGHT_HEADERS`]). Browsers
+//! never send such a header cross-site without the server's CORS consent.
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
@@ -13,27 +18,49 @@ use async_graphql::{
     BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Response, ServerError,
 };
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use futures_util::FutureExt;
 
 use crate::app::AppState;
-use crate::error::{INTERNAL_MESSAGE, codes};
-use crate::graphql::context::Viewer;
+use crate::error::{AppError, INTERNAL_MESSAGE, codes};
 use crate::graphql::limits::MAX_BATCH;
+use crate::http::auth::{self, RequestAuth};
 
 const JSON: &str = "application/json";
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
+/// Headers a browser may only send cross-site after a CORS preflight; any of
+/// them makes a non-JSON POST acceptable (Apollo's CSRF prevention uses the same rule).
+pub const PREFLIGHT_HEADERS: [&str; 3] = [
+    "apollo-require-preflight",
+    "x-apollo-operation-name",
+    "x-requested-with",
+];
+
+/// The peer address, when the server was started with connect info.
+type Peer = ConnectInfo<std::net::SocketAddr>;
+
 /// POST /graphql: a JSON request or a JSON array of them.
 pub async fn post(
     State(state): State<AppState>,
+    peer: Peer,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
     let media = ResponseMedia::negotiate(&headers);
-    if !is_json(&headers) {
+    if !is_json(&headers)
+        && !PREFLIGHT_HEADERS
+            .iter()
+            .any(|name| headers.contains_key(*name))
+    {
+        if state.services.cookies.read(&headers).is_some() {
+            return media.error(
+                StatusCode::FORBIDDEN,
+                "cross-site request refused: send application/json (or a preflighted header such as apollo-require-preflight)",
+            );
+        }
         return media.error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "requests must be sent as application/json",
@@ -56,13 +83,22 @@ pub async fn post(
             &format!("a batch may hold at most {MAX_BATCH} operations"),
         );
     }
-    let response = execute(&state.schema, batch.data(Viewer::default())).await;
+    let auth = match auth::authenticate(&state.services, &headers, Some(peer.0)).await {
+        Ok(auth) => auth,
+        Err(err) => return media.app_error(err),
+    };
+    let response = execute(&state.schema, with_auth(batch, &auth)).await;
     media.respond(response)
+}
+
+fn with_auth(batch: BatchRequest, auth: &RequestAuth) -> BatchRequest {
+    batch.data(auth.viewer).data(auth.origin.clone())
 }
 
 /// GET /graphql: GraphiQL for browsers; for other clients, a query in the URL.
 pub async fn get(
     State(state): State<AppState>,
+    peer: Peer,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
@@ -87,9 +123,13 @@ pub async fn get(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
+    let auth = match auth::authenticate(&state.services, &headers, Some(peer.0)).await {
+        Ok(auth) => auth,
+        Err(err) => return media.app_error(err),
+    };
     let response = execute(
         &state.schema,
-        BatchRequest::Single(request.data(Viewer::default())),
+        with_auth(BatchRequest::Single(request), &auth),
     )
     .await;
     media.respond(response)
@@ -214,6 +254,20 @@ impl ResponseMedia {
             }
             _ => StatusCode::OK,
         };
+        let mut http = self.json(status, &response);
+        for (name, value) in response.http_headers_iter() {
+            http.headers_mut().append(name, value);
+        }
+        http
+    }
+
+    /// A failure before execution (e.g. the session lookup), as a coded error.
+    fn app_error(self, err: AppError) -> axum::response::Response {
+        let status = match err {
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let response = Response::from_errors(vec![coded_error(err.message(), err.code())]);
         self.json(status, &response)
     }
 

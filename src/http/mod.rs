@@ -1,14 +1,18 @@
 //! HTTP routes and the layers around them.
 
+pub mod auth;
 pub mod graphql;
 pub mod health;
+pub mod pages;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -16,12 +20,15 @@ use crate::app::AppState;
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
-    let body_limit = usize::try_from(state.config.max_body_bytes).unwrap_or(usize::MAX);
+    let body_limit = usize::try_from(state.services.config.max_body_bytes).unwrap_or(usize::MAX);
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/verify-email", get(pages::verify_email))
+        .route("/reset-password", get(pages::reset_form).post(pages::reset_submit))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(cors(&state.services.config.allowed_origins()))
         .layer(CatchPanicLayer::custom(graphql::panic_response))
         .layer(
             TraceLayer::new_for_http()
@@ -36,6 +43,26 @@ pub fn router(state: AppState) -> Router {
                 ),
         )
         .with_state(state)
+}
+
+/// Cross-origin browsers may call the API, with credentials, only from `origins`.
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .filter_map(|origin| HeaderValue::from_str(origin).ok())
+        .collect();
+    let mut allowed_headers = vec![header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT];
+    allowed_headers.extend(
+        graphql::PREFLIGHT_HEADERS
+            .iter()
+            .map(|name| HeaderName::from_static(name)),
+    );
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers(allowed_headers)
+        .max_age(Duration::from_secs(3600))
 }
 
 /// How long a graceful shutdown waits for requests in flight.

@@ -2,6 +2,7 @@
 
 mod harness;
 
+mod accounts;
 mod http_basics;
 mod migrations;
 mod schema;

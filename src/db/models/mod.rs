@@ -1,3 +1,10 @@
 //! Row types and the queries that own them, one module per table.
 
+pub mod audit_event;
+pub mod export;
+pub mod outbox;
+pub mod password_reset;
+pub mod rate_limit;
+pub mod session;
 pub mod user;
+pub mod verification_token;

@@ -78,3 +78,86 @@ impl NewUser<'_> {
             .await
     }
 }
+
+/// Changes to a profile: `None` leaves a column alone; `Some(None)` clears it.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = users)]
+pub struct ProfileChanges {
+    pub name: Option<Option<String>>,
+    pub image: Option<Option<String>>,
+    pub current_role: Option<Option<String>>,
+    pub experience_level: Option<ExperienceLevel>,
+    pub industry: Option<Option<String>>,
+    pub years_of_experience: Option<Option<i32>>,
+    pub current_skills: Option<Vec<String>>,
+    pub target_skills: Option<Vec<String>>,
+    pub bio: Option<Option<String>>,
+    pub current_goals: Option<Vec<String>>,
+}
+
+impl User {
+    /// The user with this (normalized) email, if any.
+    pub async fn find_by_email(
+        conn: &mut AsyncPgConnection,
+        email: &str,
+    ) -> QueryResult<Option<User>> {
+        users::table
+            .filter(users::email.eq(email))
+            .select(User::as_select())
+            .first(conn)
+            .await
+            .optional()
+    }
+
+    /// Replaces the password hash.
+    pub async fn set_password(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        password_hash: &str,
+    ) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(password_hash))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+
+    /// Marks the user with this email verified (keeping the first verification time).
+    pub async fn mark_verified(
+        conn: &mut AsyncPgConnection,
+        email: &str,
+    ) -> QueryResult<Option<User>> {
+        diesel::update(users::table.filter(users::email.eq(email)))
+            .set((
+                users::verified.eq(true),
+                users::email_verified.eq(diesel::dsl::sql::<
+                    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+                >("coalesce(email_verified, now())")),
+            ))
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+            .optional()
+    }
+
+    /// Applies profile changes and returns the updated user.
+    pub async fn update_profile(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        changes: &ProfileChanges,
+    ) -> QueryResult<User> {
+        diesel::update(users::table.find(id))
+            .set(changes)
+            .returning(User::as_returning())
+            .get_result(conn)
+            .await
+    }
+
+    /// Erases the user; everything it owns goes with it (ON DELETE CASCADE).
+    pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+        diesel::delete(users::table.find(id))
+            .execute(conn)
+            .await
+            .map(|n| n > 0)
+    }
+}

@@ -3,6 +3,7 @@
 
 pub mod db;
 pub mod factories;
+pub mod mail;
 pub mod server;
 
 pub use db::TestDb;

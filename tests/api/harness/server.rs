@@ -16,7 +16,10 @@ pub struct TestServer {
     pub base: String,
     /// Its database (dropped after the server stops).
     pub db: TestDb,
+    /// A browser-like client that keeps cookies.
     pub client: reqwest::Client,
+    /// A client without cookies: only a bearer token authenticates it.
+    plain: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -60,6 +63,7 @@ impl TestServer {
             base,
             db,
             client,
+            plain: reqwest::Client::new(),
             shutdown: Some(tx),
         }
     }
@@ -69,16 +73,30 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
-    /// POSTs a GraphQL request and returns the JSON body (any status).
+    /// POSTs a GraphQL request without credentials and returns the JSON body (any status).
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
         self.gql_as(None, query, variables).await
     }
 
-    /// POSTs a GraphQL request with an optional bearer token.
+    /// POSTs a GraphQL request with an optional bearer token (and no cookie).
     pub async fn gql_as(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
-        let mut request = self
-            .client
-            .post(self.url("/graphql"))
+        Self::send(&self.plain, &self.url("/graphql"), token, query, variables).await
+    }
+
+    /// POSTs a GraphQL request from the cookie-keeping client.
+    pub async fn gql_with_cookies(&self, query: &str, variables: Value) -> Value {
+        Self::send(&self.client, &self.url("/graphql"), None, query, variables).await
+    }
+
+    async fn send(
+        client: &reqwest::Client,
+        url: &str,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let mut request = client
+            .post(url)
             .json(&json!({ "query": query, "variables": variables }));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -99,4 +117,24 @@ impl Drop for TestServer {
 /// The `extensions.code` of the first error, if any.
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// Signs up through the API and returns the session token.
+pub async fn sign_up(server: &TestServer, email: &str, password: &str) -> String {
+    let body = server
+        .gql(
+            "mutation($input: SignUpInput!) { signUp(input: $input) { token user { id } } }",
+            json!({ "input": { "email": email, "password": password, "name": "Ada" } }),
+        )
+        .await;
+    body["data"]["signUp"]["token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("sign-up failed: {body}"))
+        .to_string()
+}
+
+/// The id of the viewer a token belongs to, or None when it is anonymous.
+pub async fn me(server: &TestServer, token: &str) -> Option<String> {
+    let body = server.gql_as(Some(token), "{ me { id } }", json!({})).await;
+    body["data"]["me"]["id"].as_str().map(str::to_owned)
 }

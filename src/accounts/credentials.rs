@@ -1,0 +1,248 @@
+//! Passwords and sessions: sign-up, sign-in, sign-out, password change, deletion.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+
+use crate::accounts::{Actor, SignedIn, verification};
+use crate::app::Services;
+use crate::auth::rate_limit::{SIGN_IN_PER_EMAIL, SIGN_IN_PER_IP, SIGN_UP_PER_IP};
+use crate::auth::{email_address, password, session};
+use crate::db::models::audit_event::{self, AuditKind, Origin};
+use crate::db::models::session as sessions;
+use crate::db::models::user::{NewUser, User};
+use crate::db::models::verification_token;
+use crate::error::{AppError, AppResult};
+
+/// Longest display name.
+pub const MAX_NAME: usize = 100;
+
+/// The one answer to every failed sign-in, whichever part was wrong.
+fn wrong_credentials() -> AppError {
+    AppError::Unauthenticated("invalid email or password".into())
+}
+
+/// Creates an account with a password, emails a verification link, and signs it in.
+pub async fn sign_up(
+    services: &Services,
+    origin: &Origin,
+    email: &str,
+    new_password: &str,
+    name: Option<&str>,
+) -> AppResult<SignedIn> {
+    let email = email_address::normalize(email, "email")?;
+    password::validate(new_password, "password")?;
+    let name = match name.map(str::trim).filter(|name| !name.is_empty()) {
+        Some(name) if name.chars().count() > MAX_NAME => {
+            return Err(AppError::bad_input(
+                "name",
+                format!("must be at most {MAX_NAME} characters"),
+            ));
+        }
+        other => other.map(str::to_owned),
+    };
+    if let Some(ip) = origin.ip {
+        let mut conn = services.pool.get().await?;
+        SIGN_UP_PER_IP.hit(&mut conn, &ip.to_string()).await?;
+    }
+    let password_hash = password::hash(new_password).await?;
+    let mut conn = services.pool.get().await?;
+    let conn: &mut AsyncPgConnection = &mut conn;
+    let signed_in = conn
+        .transaction::<_, AppError, _>(async move |conn| {
+            let user = NewUser {
+                id: uuid::Uuid::now_v7(),
+                email: &email,
+                name: name.as_deref(),
+                password_hash: Some(&password_hash),
+                verified: false,
+                email_verified: None,
+                image: None,
+            }
+            .insert(conn)
+            .await?;
+            verification::queue_email(conn, services, &user).await?;
+            audit_event::record(conn, AuditKind::SignUp, Some(user.id), origin).await?;
+            let started = session::start(conn, user.id).await?;
+            Ok(SignedIn { started, user })
+        })
+        .await?;
+    services.email_queued();
+    Ok(signed_in)
+}
+
+/// Signs in with email and password. Failures count against the email and the
+/// client IP; over either limit the answer is RATE_LIMITED.
+pub async fn sign_in(
+    services: &Services,
+    origin: &Origin,
+    email: &str,
+    attempt: &str,
+) -> AppResult<SignedIn> {
+    if attempt.chars().count() > password::MAX_LENGTH {
+        return Err(AppError::bad_input(
+            "password",
+            format!("must be at most {} characters", password::MAX_LENGTH),
+        ));
+    }
+    let email = email.trim().to_lowercase();
+    let ip = origin.ip.map(|ip| ip.to_string());
+    let user = {
+        let mut conn = services.pool.get().await?;
+        SIGN_IN_PER_EMAIL.check(&mut conn, &email).await?;
+        if let Some(ip) = &ip {
+            SIGN_IN_PER_IP.check(&mut conn, ip).await?;
+        }
+        User::find_by_email(&mut conn, &email).await?
+    };
+    let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
+    let matches = password::verify(attempt, stored).await?;
+    let mut conn = services.pool.get().await?;
+    let conn: &mut AsyncPgConnection = &mut conn;
+    let Some(user) = user.filter(|_| matches) else {
+        count_failure(conn, &email, ip.as_deref()).await?;
+        audit_event::record(conn, AuditKind::SignInFailed, None, origin).await?;
+        return Err(wrong_credentials());
+    };
+    SIGN_IN_PER_EMAIL.reset(conn, &email).await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        audit_event::record(conn, AuditKind::SignIn, Some(user.id), origin).await?;
+        let started = session::start(conn, user.id).await?;
+        Ok(SignedIn { started, user })
+    })
+    .await
+}
+
+/// Counts a failed password check; the limit bites on the next attempt.
+async fn count_failure(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    ip: Option<&str>,
+) -> AppResult<()> {
+    let ignore_limit = |result: AppResult<()>| match result {
+        Err(AppError::RateLimited { .. }) | Ok(()) => Ok(()),
+        Err(other) => Err(other),
+    };
+    ignore_limit(SIGN_IN_PER_EMAIL.hit(conn, email).await)?;
+    if let Some(ip) = ip {
+        ignore_limit(SIGN_IN_PER_IP.hit(conn, ip).await)?;
+    }
+    Ok(())
+}
+
+/// Ends the actor's current session.
+pub async fn sign_out(services: &Services, origin: &Origin, actor: Actor) -> AppResult<()> {
+    let mut conn = services.pool.get().await?;
+    sessions::delete(&mut conn, actor.session_id).await?;
+    audit_event::record(&mut conn, AuditKind::SignOut, Some(actor.user_id), origin).await?;
+    Ok(())
+}
+
+/// Ends every session of the actor.
+pub async fn sign_out_everywhere(
+    services: &Services,
+    origin: &Origin,
+    actor: Actor,
+) -> AppResult<()> {
+    let mut conn = services.pool.get().await?;
+    sessions::delete_all_for_user(&mut conn, actor.user_id, None).await?;
+    audit_event::record(
+        &mut conn,
+        AuditKind::SignOutEverywhere,
+        Some(actor.user_id),
+        origin,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Checks the actor's password (failures count like failed sign-ins).
+/// BAD_USER_INPUT naming `field` when the account has no password.
+async fn check_password(
+    services: &Services,
+    origin: &Origin,
+    user: &User,
+    attempt: &str,
+    field: &'static str,
+) -> AppResult<()> {
+    let Some(stored) = user.password_hash.as_deref() else {
+        return Err(AppError::bad_input(field, "this account has no password"));
+    };
+    if attempt.chars().count() > password::MAX_LENGTH {
+        return Err(AppError::Unauthenticated(
+            "the password is incorrect".into(),
+        ));
+    }
+    {
+        let mut conn = services.pool.get().await?;
+        SIGN_IN_PER_EMAIL.check(&mut conn, &user.email).await?;
+    }
+    if password::verify(attempt, Some(stored)).await? {
+        return Ok(());
+    }
+    let mut conn = services.pool.get().await?;
+    let ip = origin.ip.map(|ip| ip.to_string());
+    count_failure(&mut conn, &user.email, ip.as_deref()).await?;
+    Err(AppError::Unauthenticated(
+        "the password is incorrect".into(),
+    ))
+}
+
+async fn load_actor(services: &Services, actor: Actor) -> AppResult<User> {
+    let mut conn = services.pool.get().await?;
+    User::find(&mut conn, actor.user_id)
+        .await?
+        .ok_or_else(AppError::unauthenticated)
+}
+
+/// Changes the password after checking the current one; every other session ends.
+pub async fn change_password(
+    services: &Services,
+    origin: &Origin,
+    actor: Actor,
+    current: &str,
+    new_password: &str,
+) -> AppResult<()> {
+    password::validate(new_password, "newPassword")?;
+    let user = load_actor(services, actor).await?;
+    check_password(services, origin, &user, current, "currentPassword").await?;
+    let password_hash = password::hash(new_password).await?;
+    let mut conn = services.pool.get().await?;
+    let conn: &mut AsyncPgConnection = &mut conn;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        User::set_password(conn, actor.user_id, &password_hash).await?;
+        sessions::delete_all_for_user(conn, actor.user_id, Some(actor.session_id)).await?;
+        audit_event::record(
+            conn,
+            AuditKind::PasswordChanged,
+            Some(actor.user_id),
+            origin,
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+/// Erases the account and everything it owns. Accounts with a password must give it.
+pub async fn delete_account(
+    services: &Services,
+    origin: &Origin,
+    actor: Actor,
+    password: Option<&str>,
+) -> AppResult<()> {
+    let user = load_actor(services, actor).await?;
+    if user.password_hash.is_some() {
+        let attempt = password
+            .ok_or_else(|| AppError::bad_input("password", "is required to delete this account"))?;
+        check_password(services, origin, &user, attempt, "password").await?;
+    }
+    let mut conn = services.pool.get().await?;
+    let conn: &mut AsyncPgConnection = &mut conn;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        verification_token::delete_for(conn, &user.email).await?;
+        User::delete(conn, user.id).await?;
+        // Kept without a user: the trail shows an account was erased, not whose.
+        audit_event::record(conn, AuditKind::AccountDeleted, None, origin).await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,10 @@
+//! Authentication building blocks: passwords, tokens, sessions, cookies,
+//! client identity and brute-force limits.
+
+pub mod client;
+pub mod cookie;
+pub mod email_address;
+pub mod password;
+pub mod rate_limit;
+pub mod session;
+pub mod tokens;

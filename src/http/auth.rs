@@ -1,0 +1,57 @@
+//! Who sent a request: the session from `Authorization: Bearer` or the cookie,
+//! and the client's address.
+
+use std::net::SocketAddr;
+
+use axum::http::{HeaderMap, header};
+
+use crate::app::Services;
+use crate::auth::{client, session};
+use crate::db::models::audit_event::Origin;
+use crate::error::AppResult;
+use crate::graphql::context::Viewer;
+
+/// What a request proved about its sender.
+#[derive(Debug, Clone)]
+pub struct RequestAuth {
+    pub viewer: Viewer,
+    pub origin: Origin,
+    /// The request carries the session cookie (so it may come from a browser
+    /// page of any site, and needs CSRF protection).
+    pub has_cookie: bool,
+}
+
+/// Resolves the request's session. A missing, expired or revoked token is
+/// simply anonymous.
+pub async fn authenticate(
+    services: &Services,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> AppResult<RequestAuth> {
+    let cookie = services.cookies.read(headers);
+    let token = bearer(headers).or(cookie);
+    let mut viewer = Viewer::default();
+    if let Some(token) = token {
+        let mut conn = services.pool.get().await?;
+        if let Some(found) = session::resolve(&mut conn, token).await? {
+            viewer = Viewer {
+                user_id: Some(found.user_id),
+                session_id: Some(found.id),
+            };
+        }
+    }
+    Ok(RequestAuth {
+        viewer,
+        origin: client::origin(headers, peer, services.config.trust_proxy),
+        has_cookie: cookie.is_some(),
+    })
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}

@@ -1,0 +1,173 @@
+//! Small HTML pages behind the email links, so they work without an SPA:
+//! `/verify-email?token=` and `/reset-password?token=` (a form that posts the
+//! new password). Tokens sit in these URLs, so the pages send
+//! `Referrer-Policy: no-referrer` and are never cached or framed.
+
+use std::net::SocketAddr;
+
+use axum::Form;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+use serde::Deserialize;
+
+use crate::accounts;
+use crate::app::AppState;
+use crate::auth::client;
+use crate::error::AppError;
+
+/// `?token=` of an email link.
+#[derive(Debug, Deserialize)]
+pub struct TokenQuery {
+    #[serde(default)]
+    token: String,
+}
+
+/// The reset form's fields.
+#[derive(Debug, Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    confirm: String,
+}
+
+/// GET /verify-email: verifies the address right away.
+pub async fn verify_email(
+    State(state): State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(query): Query<TokenQuery>,
+) -> Response {
+    let origin = client::origin(&headers, Some(peer.0), state.services.config.trust_proxy);
+    match accounts::verification::verify(&state.services, &origin, &query.token).await {
+        Ok(_) => page(
+            StatusCode::OK,
+            "Email verified",
+            "<p>Thank you: your email address is verified.</p>",
+        ),
+        Err(err) => failure(&err, "This verification link is invalid or has expired."),
+    }
+}
+
+/// GET /reset-password: the form.
+pub async fn reset_form(Query(query): Query<TokenQuery>) -> Response {
+    if query.token.is_empty() {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Reset your password",
+            "<p>This link has no token. Request a new reset email.</p>",
+        );
+    }
+    page(
+        StatusCode::OK,
+        "Choose a new password",
+        &form(&query.token, None),
+    )
+}
+
+/// POST /reset-password: sets the password and signs the browser in.
+pub async fn reset_submit(
+    State(state): State<AppState>,
+    peer: ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(input): Form<ResetForm>,
+) -> Response {
+    if input.password != input.confirm {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Choose a new password",
+            &form(&input.token, Some("The two passwords differ.")),
+        );
+    }
+    let origin = client::origin(&headers, Some(peer.0), state.services.config.trust_proxy);
+    match accounts::recovery::reset(&state.services, &origin, &input.token, &input.password).await {
+        Ok(done) => {
+            let app = text(state.services.config.app_url().as_str()).into_owned();
+            let body = format!(
+                "<p>Your password is changed and you are signed in.</p><p><a href=\"{app}\">Continue</a></p>"
+            );
+            let mut response = page(StatusCode::OK, "Password changed", &body);
+            let cookie = state
+                .services
+                .cookies
+                .set(&done.started.token, done.started.session.expires);
+            response.headers_mut().append(header::SET_COOKIE, cookie);
+            response
+        }
+        Err(AppError::BadUserInput { field, message }) if field == "newPassword" => {
+            let problem = format!("The password {message}.");
+            page(
+                StatusCode::BAD_REQUEST,
+                "Choose a new password",
+                &form(&input.token, Some(&problem)),
+            )
+        }
+        Err(err) => failure(
+            &err,
+            "This reset link is invalid, used or expired. Request a new one.",
+        ),
+    }
+}
+
+fn form(token: &str, problem: Option<&str>) -> String {
+    let problem = problem
+        .map(|p| format!("<p role=\"alert\" style=\"color:#b00\">{}</p>", text(p)))
+        .unwrap_or_default();
+    format!(
+        "{problem}<form method=\"post\" action=\"/reset-password\">\
+         <input type=\"hidden\" name=\"token\" value=\"{}\">\
+         <p><label>New password<br><input type=\"password\" name=\"password\" minlength=\"8\" maxlength=\"128\" autocomplete=\"new-password\" required></label></p>\
+         <p><label>Repeat it<br><input type=\"password\" name=\"confirm\" minlength=\"8\" maxlength=\"128\" autocomplete=\"new-password\" required></label></p>\
+         <p><button type=\"submit\">Set password</button></p></form>",
+        attr(token)
+    )
+}
+
+fn failure(err: &AppError, user_message: &str) -> Response {
+    match err {
+        AppError::BadUserInput { .. } => page(
+            StatusCode::BAD_REQUEST,
+            "Link not valid",
+            &format!("<p>{}</p>", text(user_message)),
+        ),
+        AppError::RateLimited { .. } => page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            "<p>Try again later.</p>",
+        ),
+        _ => page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong",
+            "<p>Please try again later.</p>",
+        ),
+    }
+}
+
+fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    let html = format!(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{0} · Growth Diary</title></head>\
+         <body style=\"font-family:sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem\"><h1>{0}</h1>{1}</body></html>",
+        text(title),
+        body
+    );
+    let headers = [
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            HeaderName::from_static("content-security-policy"),
+            HeaderValue::from_static(
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            ),
+        ),
+    ];
+    (status, headers, Html(html)).into_response()
+}
