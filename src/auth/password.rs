@@ -1,11 +1,14 @@
 //! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 iterations, 1 lane).
 //!
-//! Hashing takes tens of milliseconds of CPU, so it runs on tokio's blocking
-//! pool: a burst of sign-ins never stalls the async workers serving other requests.
+//! Hashing takes tens of milliseconds of CPU and 19 MiB of memory, so it runs
+//! on tokio's blocking pool, at most one hash per core at a time: a burst of
+//! sign-ins queues for the hashing permits instead of stalling the async
+//! workers that serve other requests, and memory stays bounded.
 
 use std::sync::LazyLock;
 
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use tokio::sync::Semaphore;
 
 use crate::error::{AppError, AppResult};
 
@@ -32,17 +35,29 @@ pub fn validate(password: &str, field: &'static str) -> AppResult<()> {
     Ok(())
 }
 
+/// Permits for concurrent argon2 work: one per core.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
+    Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+});
+
+/// Runs argon2 work on the blocking pool once a hashing permit is free.
+async fn run_hashing<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
+    let _permit = HASHING.acquire().await.map_err(|err| AppError::internal("the hashing semaphore closed", err))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| AppError::internal("the hashing task failed", err))?
+}
+
 /// Hashes a password into a PHC string.
 pub async fn hash(password: &str) -> AppResult<String> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    run_hashing(move || {
         Argon2::default()
             .hash_password(password.as_bytes())
             .map(|hash: PasswordHash| hash.to_string())
             .map_err(|err| AppError::internal("cannot hash a password", err))
     })
     .await
-    .map_err(|err| AppError::internal("the hashing task failed", err))?
 }
 
 /// True when `password` matches `stored`. With no stored hash (unknown user,
@@ -51,7 +66,7 @@ pub async fn hash(password: &str) -> AppResult<String> {
 pub async fn verify(password: &str, stored: Option<&str>) -> AppResult<bool> {
     let password = password.to_owned();
     let stored = stored.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
+    run_hashing(move || {
         let (phc, real) = match &stored {
             Some(stored) => (stored.as_str(), true),
             None => (DUMMY_HASH.as_str(), false),
@@ -64,7 +79,6 @@ pub async fn verify(password: &str, stored: Option<&str>) -> AppResult<bool> {
         Ok(matches && real)
     })
     .await
-    .map_err(|err| AppError::internal("the hashing task failed", err))?
 }
 
 /// A hash of a random password with the same parameters as real ones.
