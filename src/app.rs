@@ -13,6 +13,7 @@ use crate::email::{self, Mailer};
 use crate::config::ServeConfig;
 use crate::db::connect::ConnectError;
 use crate::db::migrate::MigrateError;
+use crate::db::pool::StatementCounter;
 use crate::db::{self, DbPool};
 use crate::graphql::{self, AppSchema};
 use crate::http;
@@ -29,6 +30,8 @@ pub struct Services {
     pub cookies: CookieSettings,
     /// Wakes the email worker after a transaction queued email.
     pub email_wakeup: Arc<Notify>,
+    /// SQL statements run through the pool.
+    pub statements: StatementCounter,
 }
 
 impl Services {
@@ -79,13 +82,15 @@ impl AppState {
             }
         }
         let mailer = Mailer::from_config(&config.email)?;
-        let pool = db::pool::build(&config.database)?;
+        let statements = StatementCounter::default();
+        let pool = db::pool::build(&config.database, &statements)?;
         db::pool::ping(&pool).await?;
         let services = Services {
             pool: pool.clone(),
             cookies: CookieSettings::for_public_url(&config.public_url),
             config: Arc::new(config),
             email_wakeup: Arc::new(Notify::new()),
+            statements,
         };
         email::worker::spawn(pool, mailer, services.email_wakeup.clone());
         let schema = graphql::builder().data(services.clone()).finish();

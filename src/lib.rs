@@ -14,4 +14,5 @@ pub mod email;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod social;
 pub mod telemetry;

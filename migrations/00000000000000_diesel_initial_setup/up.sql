@@ -1,7 +1,3 @@
--- Fail fast instead of queueing behind live traffic (each migration runs in its own transaction).
-SET LOCAL lock_timeout = '5s';
-SET LOCAL statement_timeout = '5min';
-
 -- Helpers every later migration relies on.
 
 -- Keeps `updated_at` current: `SELECT diesel_manage_updated_at('table');`

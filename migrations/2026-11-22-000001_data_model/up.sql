@@ -1,7 +1,3 @@
--- Fail fast instead of queueing behind live traffic (each migration runs in its own transaction).
-SET LOCAL lock_timeout = '5s';
-SET LOCAL statement_timeout = '5min';
-
 -- The growth diary's data model, as the Prisma/NextAuth app kept it, in snake_case.
 -- Every table that a user owns cascades from users, so erasing an account
 -- erases everything it owns. Goals, posts and replies are soft-deleted

@@ -1,7 +1,3 @@
--- Fail fast instead of queueing behind live traffic (each migration runs in its own transaction).
-SET LOCAL lock_timeout = '5s';
-SET LOCAL statement_timeout = '5min';
-
 -- Security audit trail: who did what, from where. Rows of a user go with the
 -- user (erasure); the account deletion itself is kept without a user.
 CREATE TABLE audit_events (
@@ -45,6 +41,3 @@ CREATE TABLE rate_limit_buckets (
     CONSTRAINT rate_limit_buckets_count_positive CHECK (count > 0)
 );
 CREATE INDEX rate_limit_buckets_window_start_idx ON rate_limit_buckets (window_start);
-
-CREATE INDEX verification_tokens_expires_idx ON verification_tokens (expires);
-CREATE INDEX sessions_expires_idx ON sessions (expires);

@@ -41,8 +41,13 @@ static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
 });
 
 /// Runs argon2 work on the blocking pool once a hashing permit is free.
-async fn run_hashing<T: Send + 'static>(work: impl FnOnce() -> AppResult<T> + Send + 'static) -> AppResult<T> {
-    let _permit = HASHING.acquire().await.map_err(|err| AppError::internal("the hashing semaphore closed", err))?;
+async fn run_hashing<T: Send + 'static>(
+    work: impl FnOnce() -> AppResult<T> + Send + 'static,
+) -> AppResult<T> {
+    let _permit = HASHING
+        .acquire()
+        .await
+        .map_err(|err| AppError::internal("the hashing semaphore closed", err))?;
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|err| AppError::internal("the hashing task failed", err))?

@@ -15,6 +15,11 @@ pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
 /// Advisory lock key held while migrating ("growth" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x6772_6f77_7468;
 
+/// Set once the lock is held (not before: waiting for the lock is expected).
+/// A migration that would queue behind live traffic for a table lock fails
+/// fast instead of stalling every query behind it; a long index build may run.
+const MIGRATION_TIMEOUTS: &str = "SET lock_timeout = '5s'; SET statement_timeout = '1h'";
+
 /// Why migrating failed.
 #[derive(Debug, thiserror::Error)]
 pub enum MigrateError {
@@ -73,6 +78,9 @@ where
 {
     let mut conn = connect::establish(config.migration_url(), config.connect_timeout()).await?;
     advisory(&mut conn, "SELECT pg_advisory_lock($1)").await?;
+    diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, MIGRATION_TIMEOUTS)
+        .await
+        .map_err(MigrateError::Lock)?;
     let (mut conn, result) = tokio::task::spawn_blocking(move || {
         let mut harness = Harness::from(conn);
         let result = work(&mut harness).map_err(|err| MigrateError::Migration(err.to_string()));

@@ -8,6 +8,7 @@ pub mod constraints;
 pub mod enums;
 pub mod migrate;
 pub mod models;
+pub mod pagination;
 pub mod pool;
 pub mod schema;
 

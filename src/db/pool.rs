@@ -2,12 +2,16 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use diesel::ConnectionError;
+use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
 
 use crate::config::DatabaseConfig;
@@ -18,8 +22,32 @@ pub type DbPool = Pool<AsyncPgConnection>;
 /// A connection borrowed from the pool.
 pub type DbConn = Object<AsyncPgConnection>;
 
-/// Builds the pool. Connections are opened lazily, each with its `statement_timeout` set.
-pub fn build(config: &DatabaseConfig) -> Result<DbPool, BuildError> {
+/// Counts the SQL statements run through a pool: the statement-count test reads
+/// it, and it costs one relaxed atomic add per statement.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    /// Statements run so far.
+    pub fn get(&self) -> u64 {
+        AtomicU64::load(&self.0, Ordering::Relaxed)
+    }
+}
+
+impl Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            // RUST_LOG=growth_diary::sql=trace prints every statement.
+            tracing::trace!(target: "growth_diary::sql", "{query}");
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Builds the pool. Connections are opened lazily, each with its
+/// `statement_timeout` set and counted by `counter`.
+pub fn build(config: &DatabaseConfig, counter: &StatementCounter) -> Result<DbPool, BuildError> {
+    let counter = counter.clone();
     let url = config.database_url.clone();
     let connect_timeout = config.connect_timeout();
     let set_timeout = format!(
@@ -33,6 +61,7 @@ pub fn build(config: &DatabaseConfig) -> Result<DbPool, BuildError> {
     manager_config.custom_setup = Box::new(move |_| {
         let url = url.clone();
         let set_timeout = set_timeout.clone();
+        let counter = counter.clone();
         async move {
             let mut conn = connect::establish(&url, connect_timeout)
                 .await
@@ -41,6 +70,7 @@ pub fn build(config: &DatabaseConfig) -> Result<DbPool, BuildError> {
                 .execute(&mut conn)
                 .await
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            conn.set_instrumentation(counter);
             Ok(conn)
         }
         .boxed()

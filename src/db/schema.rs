@@ -84,6 +84,8 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        like_count -> Int4,
+        reply_count -> Int4,
     }
 }
 

@@ -55,3 +55,9 @@ pub fn origin<'a>(ctx: &Context<'a>) -> &'a Origin {
     };
     ctx.data_opt::<Origin>().unwrap_or(&UNKNOWN)
 }
+
+/// The request's DataLoaders.
+pub fn loaders<'a>(ctx: &Context<'a>) -> &'a crate::graphql::loaders::Loaders {
+    ctx.data::<std::sync::Arc<crate::graphql::loaders::Loaders>>()
+        .expect("the HTTP layer puts loaders into every request")
+}

@@ -1,9 +1,14 @@
 //! The GraphQL schema: its root objects, its limits, and the SDL it prints.
 
 pub mod account;
+pub mod connection;
 pub mod context;
+pub mod goal;
 pub mod ids;
 pub mod limits;
+pub mod loaders;
+pub mod post;
+pub mod reply;
 pub mod user;
 
 use crate::db::enums::{GoalPeriod, GoalStatus, PostStatus};
@@ -11,11 +16,16 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 /// The root query: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery, account::AccountQuery);
+pub struct Query(user::UserQuery, account::AccountQuery, post::PostQuery);
 
 /// The root mutation: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct Mutation(account::AccountMutation);
+pub struct Mutation(
+    account::AccountMutation,
+    goal::GoalMutation,
+    post::PostMutation,
+    reply::ReplyMutation,
+);
 
 /// The server's schema.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

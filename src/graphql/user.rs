@@ -1,11 +1,15 @@
 //! The `User` type and the queries that find users.
 
+use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
-use crate::db::enums::ExperienceLevel;
+use crate::db::enums::{ExperienceLevel, GoalPeriod, GoalStatus};
+use crate::db::models::goal::{Goal, GoalFilter};
+use crate::db::models::post::Post;
 use crate::db::models::user::User;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
+use crate::graphql::connection::PageRequest;
 use crate::graphql::context::{self, Viewer};
 use crate::graphql::ids;
 
@@ -94,5 +98,69 @@ impl User {
 
     async fn created_at(&self) -> DateTime<Utc> {
         self.created_at
+    }
+
+    /// Newest first. Published posts; the author also sees their own drafts
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn posts(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Post>> {
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let own = context::viewer(ctx).user_id == Some(self.id);
+        let rows = match page.after {
+            // First pages of many users come from one batched statement.
+            None => context::loaders(ctx)
+                .first_posts
+                .load_one((self.id, page.fetch()))
+                .await?
+                .unwrap_or_default(),
+            Some(after) => {
+                let mut conn = context::conn(ctx).await?;
+                Post::page_for_author(&mut conn, self.id, own, Some(after), page.fetch()).await?
+            }
+        };
+        let connection = page.connection(rows, Post::keyset);
+        let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node).collect();
+        crate::graphql::post::prefetch(ctx, &posts, ctx.look_ahead().field("edges").field("node"))
+            .await?;
+        Ok(connection)
+    }
+
+    /// Owner only (FORBIDDEN for anyone else). Nearest deadline first
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn goals(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        status: Option<GoalStatus>,
+        period: Option<GoalPeriod>,
+    ) -> AppResult<Connection<String, Goal>> {
+        self.check_owner(ctx)?;
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let mut conn = context::conn(ctx).await?;
+        let rows = Goal::page_for_user(
+            &mut conn,
+            self.id,
+            GoalFilter { status, period },
+            page.after,
+            page.fetch(),
+        )
+        .await?;
+        Ok(page.connection(rows, Goal::keyset))
+    }
+}
+
+impl User {
+    /// FORBIDDEN unless the viewer is this user (UNAUTHENTICATED when anonymous).
+    fn check_owner(&self, ctx: &Context<'_>) -> AppResult<()> {
+        match context::viewer(ctx).user_id {
+            None => Err(AppError::unauthenticated()),
+            Some(viewer) if viewer == self.id => Ok(()),
+            Some(_) => Err(AppError::forbidden()),
+        }
     }
 }

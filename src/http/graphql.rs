@@ -87,12 +87,19 @@ pub async fn post(
         Ok(auth) => auth,
         Err(err) => return media.app_error(err),
     };
-    let response = execute(&state.schema, with_auth(batch, &auth)).await;
+    let response = execute(&state.schema, with_auth(batch, &auth, &state.services.pool)).await;
     media.respond(response)
 }
 
-fn with_auth(batch: BatchRequest, auth: &RequestAuth) -> BatchRequest {
-    batch.data(auth.viewer).data(auth.origin.clone())
+fn with_auth(batch: BatchRequest, auth: &RequestAuth, pool: &crate::db::DbPool) -> BatchRequest {
+    let loaders = std::sync::Arc::new(crate::graphql::loaders::Loaders::new(
+        pool,
+        auth.viewer.user_id,
+    ));
+    batch
+        .data(auth.viewer)
+        .data(auth.origin.clone())
+        .data(loaders)
 }
 
 /// GET /graphql: GraphiQL for browsers; for other clients, a query in the URL.
@@ -129,7 +136,7 @@ pub async fn get(
     };
     let response = execute(
         &state.schema,
-        with_auth(BatchRequest::Single(request), &auth),
+        with_auth(BatchRequest::Single(request), &auth, &state.services.pool),
     )
     .await;
     media.respond(response)

@@ -6,5 +6,6 @@ mod accounts;
 mod http_basics;
 mod migrations;
 mod schema;
+mod social;
 mod startup;
 mod users;

@@ -241,7 +241,7 @@ async fn pooled_connections_carry_a_statement_timeout() {
     let db = TestDb::new().await;
     let mut config = db.config();
     config.database_statement_timeout_ms = 200;
-    let pool = pool::build(&config).unwrap();
+    let pool = pool::build(&config, &pool::StatementCounter::default()).unwrap();
     let mut conn = pool.get().await.unwrap();
     let started = std::time::Instant::now();
     let result = diesel::sql_query("SELECT pg_sleep(5)")

@@ -2,9 +2,13 @@
 
 pub mod audit_event;
 pub mod export;
+pub mod goal;
+pub mod like;
 pub mod outbox;
 pub mod password_reset;
+pub mod post;
 pub mod rate_limit;
+pub mod reply;
 pub mod session;
 pub mod user;
 pub mod verification_token;

@@ -161,3 +161,18 @@ impl User {
             .map(|n| n > 0)
     }
 }
+
+impl User {
+    /// Moves the achievement score by `delta`.
+    pub async fn add_achievement_points(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        delta: i32,
+    ) -> QueryResult<()> {
+        diesel::update(users::table.find(id))
+            .set(users::achievement_score.eq(users::achievement_score + delta))
+            .execute(conn)
+            .await
+            .map(drop)
+    }
+}

@@ -20,6 +20,8 @@ pub struct TestServer {
     pub client: reqwest::Client,
     /// A client without cookies: only a bearer token authenticates it.
     plain: reqwest::Client,
+    /// The server's services (its pool, its statement counter).
+    pub services: growth_diary::app::Services,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -46,6 +48,7 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         config.public_url = base.parse().expect("a valid URL");
         let state = AppState::build(config).await.expect("the server starts");
+        let services = state.services.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let shutdown = async {
@@ -64,6 +67,7 @@ impl TestServer {
             db,
             client,
             plain: reqwest::Client::new(),
+            services,
             shutdown: Some(tx),
         }
     }

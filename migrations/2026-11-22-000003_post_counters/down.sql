@@ -1,0 +1,11 @@
+DROP TRIGGER set_updated_at ON posts;
+SELECT diesel_manage_updated_at('posts');
+DROP TRIGGER replies_count_update ON replies;
+DROP TRIGGER replies_count_delete ON replies;
+DROP TRIGGER replies_count_insert ON replies;
+DROP FUNCTION posts_count_replies();
+DROP TRIGGER likes_count_delete ON likes;
+DROP TRIGGER likes_count_insert ON likes;
+DROP FUNCTION posts_count_likes();
+ALTER TABLE posts DROP COLUMN reply_count;
+ALTER TABLE posts DROP COLUMN like_count;

@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS posts_author_id_created_at_idx;

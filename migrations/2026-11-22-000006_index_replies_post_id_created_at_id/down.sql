@@ -1,0 +1,1 @@
+DROP INDEX CONCURRENTLY IF EXISTS replies_post_id_created_at_id_idx;

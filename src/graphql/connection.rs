@@ -1,0 +1,53 @@
+//! Relay connections over keyset pages.
+
+use async_graphql::OutputType;
+use async_graphql::connection::{Connection, Edge};
+
+use crate::db::pagination::Keyset;
+use crate::error::{AppError, AppResult};
+use crate::graphql::limits;
+
+/// A page request: how many rows, after which position.
+#[derive(Debug, Clone, Copy)]
+pub struct PageRequest {
+    /// Rows wanted (default 20, at most 100).
+    pub size: i64,
+    /// Position to continue after.
+    pub after: Option<Keyset>,
+}
+
+impl PageRequest {
+    /// Checks `first` and `after`; a bad one is BAD_USER_INPUT naming it.
+    pub fn parse(first: Option<i32>, after: Option<&str>) -> AppResult<Self> {
+        let size = limits::page_size(first)?;
+        let after = after
+            .map(|cursor| {
+                Keyset::decode(cursor)
+                    .ok_or_else(|| AppError::bad_input("after", "is not a valid cursor"))
+            })
+            .transpose()?;
+        Ok(Self { size, after })
+    }
+
+    /// Rows to fetch: one more than wanted tells whether another page exists.
+    pub fn fetch(&self) -> i64 {
+        self.size + 1
+    }
+
+    /// The connection of `rows` (fetched with [`Self::fetch`]).
+    pub fn connection<T: OutputType>(
+        &self,
+        mut rows: Vec<T>,
+        keyset: impl Fn(&T) -> Keyset,
+    ) -> Connection<String, T> {
+        let size = usize::try_from(self.size).unwrap_or(0);
+        let has_next = rows.len() > size;
+        rows.truncate(size);
+        let mut connection = Connection::new(self.after.is_some(), has_next);
+        connection.edges.extend(
+            rows.into_iter()
+                .map(|row| Edge::new(keyset(&row).encode(), row)),
+        );
+        connection
+    }
+}

@@ -1,0 +1,187 @@
+//! DataLoaders: everything a list resolves per item is loaded in one batched
+//! statement per kind. Made per request, so caches never outlive a request
+//! and viewer-specific answers (`likedByMe`, drafts) stay with their viewer.
+//!
+//! A DataLoader batches the keys that arrive within its delay (1 ms), which
+//! depends on timing. Lists of posts therefore prime the loaders with every
+//! key of the page at once ([`crate::graphql::post::prefetch`]), so a page
+//! costs the same statements whatever its size, and the per-item resolvers
+//! read the cache.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use uuid::Uuid;
+
+use crate::db::DbPool;
+use crate::db::models::like;
+use crate::db::models::post::Post;
+use crate::db::models::reply::Reply;
+use crate::db::models::user::User;
+use crate::error::AppError;
+
+/// The loaders of one request.
+pub struct Loaders {
+    pub users: DataLoader<UserLoader, HashMapCache>,
+    pub posts: DataLoader<PostLoader, HashMapCache>,
+    pub liked_by_viewer: DataLoader<LikedByViewer, HashMapCache>,
+    pub first_replies: DataLoader<FirstReplies, HashMapCache>,
+    pub first_posts: DataLoader<FirstPosts, HashMapCache>,
+}
+
+impl Loaders {
+    /// Fresh loaders for a request by `viewer`.
+    pub fn new(pool: &DbPool, viewer: Option<Uuid>) -> Self {
+        Self {
+            users: DataLoader::with_cache(
+                UserLoader(pool.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            posts: DataLoader::with_cache(
+                PostLoader(pool.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            liked_by_viewer: DataLoader::with_cache(
+                LikedByViewer {
+                    pool: pool.clone(),
+                    viewer,
+                },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            first_replies: DataLoader::with_cache(
+                FirstReplies(pool.clone()),
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+            first_posts: DataLoader::with_cache(
+                FirstPosts {
+                    pool: pool.clone(),
+                    viewer,
+                },
+                tokio::spawn,
+                HashMapCache::default(),
+            ),
+        }
+    }
+}
+
+/// Users by id.
+pub struct UserLoader(DbPool);
+
+impl Loader<Uuid> for UserLoader {
+    type Value = User;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, User>, AppError> {
+        let mut conn = self.0.get().await?;
+        let users = User::find_many(&mut conn, keys).await?;
+        Ok(users.into_iter().map(|user| (user.id, user)).collect())
+    }
+}
+
+/// Live posts by id (visibility is checked by the caller).
+pub struct PostLoader(DbPool);
+
+impl Loader<Uuid> for PostLoader {
+    type Value = Post;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Post>, AppError> {
+        let mut conn = self.0.get().await?;
+        let posts = Post::find_many(&mut conn, keys).await?;
+        Ok(posts.into_iter().map(|post| (post.id, post)).collect())
+    }
+}
+
+/// Whether the viewer likes each post (no statement for anonymous viewers).
+pub struct LikedByViewer {
+    pool: DbPool,
+    viewer: Option<Uuid>,
+}
+
+impl Loader<Uuid> for LikedByViewer {
+    type Value = bool;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, bool>, AppError> {
+        let Some(viewer) = self.viewer else {
+            return Ok(keys.iter().map(|key| (*key, false)).collect());
+        };
+        let mut conn = self.pool.get().await?;
+        let liked = like::liked_by(&mut conn, viewer, keys).await?;
+        Ok(keys.iter().map(|key| (*key, liked.contains(key))).collect())
+    }
+}
+
+/// The oldest `n` replies of each post, keyed by (post, n).
+pub struct FirstReplies(DbPool);
+
+impl Loader<(Uuid, i64)> for FirstReplies {
+    type Value = Vec<Reply>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, i64)],
+    ) -> Result<HashMap<(Uuid, i64), Vec<Reply>>, AppError> {
+        let mut conn = self.0.get().await?;
+        let mut found = HashMap::new();
+        // One statement per distinct page size (one in practice).
+        for (limit, post_ids) in group_by_limit(keys) {
+            let mut by_post: HashMap<Uuid, Vec<Reply>> =
+                post_ids.iter().map(|id| (*id, Vec::new())).collect();
+            for reply in Reply::first_for_posts(&mut conn, &post_ids, limit).await? {
+                by_post.entry(reply.post_id).or_default().push(reply);
+            }
+            found.extend(
+                by_post
+                    .into_iter()
+                    .map(|(post_id, replies)| ((post_id, limit), replies)),
+            );
+        }
+        Ok(found)
+    }
+}
+
+/// The newest `n` posts of each author, keyed by (author, n); the viewer's own drafts included.
+pub struct FirstPosts {
+    pool: DbPool,
+    viewer: Option<Uuid>,
+}
+
+impl Loader<(Uuid, i64)> for FirstPosts {
+    type Value = Vec<Post>;
+    type Error = AppError;
+
+    async fn load(
+        &self,
+        keys: &[(Uuid, i64)],
+    ) -> Result<HashMap<(Uuid, i64), Vec<Post>>, AppError> {
+        let mut conn = self.pool.get().await?;
+        let mut found = HashMap::new();
+        for (limit, author_ids) in group_by_limit(keys) {
+            let mut by_author: HashMap<Uuid, Vec<Post>> =
+                author_ids.iter().map(|id| (*id, Vec::new())).collect();
+            for post in Post::first_for_authors(&mut conn, &author_ids, self.viewer, limit).await? {
+                by_author.entry(post.author_id).or_default().push(post);
+            }
+            found.extend(
+                by_author
+                    .into_iter()
+                    .map(|(author_id, posts)| ((author_id, limit), posts)),
+            );
+        }
+        Ok(found)
+    }
+}
+
+fn group_by_limit(keys: &[(Uuid, i64)]) -> HashMap<i64, Vec<Uuid>> {
+    let mut groups: HashMap<i64, Vec<Uuid>> = HashMap::new();
+    for (id, limit) in keys {
+        groups.entry(*limit).or_default().push(*id);
+    }
+    groups
+}

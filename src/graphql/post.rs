@@ -1,0 +1,263 @@
+//! Posts: the `Post` type, the feed, and post and like mutations.
+
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, InputObject, Lookahead, Object};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::db::enums::PostStatus;
+use crate::db::models::post::Post;
+use crate::db::models::reply::Reply;
+use crate::db::models::user::User;
+use crate::error::{AppError, AppResult};
+use crate::graphql::connection::PageRequest;
+use crate::graphql::{context, ids};
+use crate::social::posts::{self, PostDraft, PostEdit};
+
+#[Object(name = "Post")]
+impl Post {
+    async fn id(&self) -> ID {
+        ids::to_id(self.id)
+    }
+    async fn title(&self) -> &str {
+        &self.title
+    }
+    async fn content(&self) -> &str {
+        &self.content
+    }
+    async fn status(&self) -> PostStatus {
+        self.status
+    }
+
+    async fn author(&self, ctx: &Context<'_>) -> AppResult<User> {
+        let author = context::loaders(ctx).users.load_one(self.author_id).await?;
+        author.ok_or_else(|| AppError::internal("a post's author is missing", self.id))
+    }
+
+    async fn like_count(&self) -> i32 {
+        self.like_count
+    }
+
+    /// False for anonymous viewers
+    async fn liked_by_me(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        Ok(context::loaders(ctx)
+            .liked_by_viewer
+            .load_one(self.id)
+            .await?
+            .unwrap_or(false))
+    }
+
+    async fn reply_count(&self) -> i32 {
+        self.reply_count
+    }
+
+    /// Oldest first
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn replies(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Reply>> {
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let rows = match page.after {
+            // First pages of many posts come from one batched statement.
+            None => context::loaders(ctx)
+                .first_replies
+                .load_one((self.id, page.fetch()))
+                .await?
+                .unwrap_or_default(),
+            Some(after) => {
+                let mut conn = context::conn(ctx).await?;
+                Reply::page_for_post(&mut conn, self.id, Some(after), page.fetch()).await?
+            }
+        };
+        Ok(page.connection(rows, Reply::keyset))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+}
+
+/// Loads, for a page of posts, what the query selects below them (authors,
+/// `likedByMe`, first replies and their authors) with one `load_many` per
+/// loader: a fixed number of statements whatever the page size. `node` is the
+/// look-ahead at the page's `edges.node`.
+pub async fn prefetch(ctx: &Context<'_>, posts: &[&Post], node: Lookahead<'_>) -> AppResult<()> {
+    if posts.is_empty() {
+        return Ok(());
+    }
+    let loaders = context::loaders(ctx);
+    let post_ids: Vec<Uuid> = posts.iter().map(|post| post.id).collect();
+    let liked = async {
+        if node.field("likedByMe").exists() {
+            loaders
+                .liked_by_viewer
+                .load_many(post_ids.iter().copied())
+                .await?;
+        }
+        Ok::<_, AppError>(())
+    };
+    let reply_authors = async {
+        let replies = node.field("replies");
+        let Some(page) = first_page_of(&replies)? else {
+            return Ok::<_, AppError>(Vec::new());
+        };
+        let loaded = loaders
+            .first_replies
+            .load_many(post_ids.iter().map(|id| (*id, page.fetch())))
+            .await?;
+        if !replies
+            .field("edges")
+            .field("node")
+            .field("author")
+            .exists()
+        {
+            return Ok(Vec::new());
+        }
+        Ok(loaded
+            .values()
+            .flatten()
+            .map(|reply| reply.author_id)
+            .collect())
+    };
+    let ((), mut user_ids) = futures_util::try_join!(liked, reply_authors)?;
+    if node.field("author").exists() {
+        user_ids.extend(posts.iter().map(|post| post.author_id));
+    }
+    if !user_ids.is_empty() {
+        loaders.users.load_many(user_ids).await?;
+    }
+    Ok(())
+}
+
+/// The page a connection field asks for, when it asks for a first page
+/// (`after` absent) and is selected once; `None` otherwise.
+fn first_page_of(field: &Lookahead<'_>) -> AppResult<Option<PageRequest>> {
+    let selections = field.selection_fields();
+    let [selection] = selections.as_slice() else {
+        return Ok(None);
+    };
+    let arguments = selection
+        .arguments()
+        .map_err(|err| AppError::internal("cannot read arguments", err.message))?;
+    let mut first = None;
+    for (name, value) in arguments {
+        match (name.as_str(), value) {
+            ("after", async_graphql::Value::Null) => {}
+            ("after", _) => return Ok(None),
+            ("first", async_graphql::Value::Number(n)) => {
+                first = n.as_i64().and_then(|n| i32::try_from(n).ok())
+            }
+            _ => {}
+        }
+    }
+    Ok(Some(PageRequest::parse(first, None)?))
+}
+
+/// Post queries.
+#[derive(Default)]
+pub struct PostQuery;
+
+#[Object]
+impl PostQuery {
+    /// Null when there is no such post, it was deleted, or it is someone else's draft
+    async fn post(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Post>> {
+        let id = ids::parse(&id, "id")?;
+        let viewer = context::viewer(ctx).user_id;
+        let post = context::loaders(ctx).posts.load_one(id).await?;
+        Ok(post.filter(|post| posts::visible_to(post, viewer)))
+    }
+
+    /// Every published post, newest first
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn feed(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Post>> {
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let mut conn = context::conn(ctx).await?;
+        let rows = Post::feed_page(&mut conn, page.after, page.fetch()).await?;
+        drop(conn);
+        let connection = page.connection(rows, Post::keyset);
+        let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node).collect();
+        prefetch(ctx, &posts, ctx.look_ahead().field("edges").field("node")).await?;
+        Ok(connection)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreatePostInput {
+    title: String,
+    content: String,
+    /// Defaults to DRAFT
+    status: Option<PostStatus>,
+}
+
+/// Only the fields given are changed
+#[derive(InputObject)]
+pub struct UpdatePostInput {
+    title: Option<String>,
+    content: Option<String>,
+    status: Option<PostStatus>,
+}
+
+/// Post and like mutations.
+#[derive(Default)]
+pub struct PostMutation;
+
+#[Object]
+impl PostMutation {
+    async fn create_post(&self, ctx: &Context<'_>, input: CreatePostInput) -> AppResult<Post> {
+        let actor = context::viewer(ctx).actor()?;
+        let draft = PostDraft {
+            title: input.title,
+            content: input.content,
+            status: input.status,
+        };
+        posts::create(context::services(ctx), actor.user_id, draft).await
+    }
+
+    async fn update_post(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdatePostInput,
+    ) -> AppResult<Post> {
+        let id = ids::parse(&id, "id")?;
+        let actor = context::viewer(ctx).actor()?;
+        let edit = PostEdit {
+            title: input.title,
+            content: input.content,
+            status: input.status,
+        };
+        posts::update(context::services(ctx), actor.user_id, id, edit).await
+    }
+
+    async fn delete_post(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
+        let id = ids::parse(&id, "id")?;
+        let actor = context::viewer(ctx).actor()?;
+        posts::delete(context::services(ctx), actor.user_id, id).await?;
+        Ok(true)
+    }
+
+    /// Idempotent
+    async fn like_post(&self, ctx: &Context<'_>, post_id: ID) -> AppResult<Post> {
+        let post_id = ids::parse(&post_id, "postId")?;
+        let actor = context::viewer(ctx).actor()?;
+        posts::set_liked(context::services(ctx), actor.user_id, post_id, true).await
+    }
+
+    /// Idempotent
+    async fn unlike_post(&self, ctx: &Context<'_>, post_id: ID) -> AppResult<Post> {
+        let post_id = ids::parse(&post_id, "postId")?;
+        let actor = context::viewer(ctx).actor()?;
+        posts::set_liked(context::services(ctx), actor.user_id, post_id, false).await
+    }
+}

@@ -1,0 +1,70 @@
+//! Replies: the `Reply` type and its mutations.
+
+use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
+
+use crate::db::models::post::Post;
+use crate::db::models::reply::Reply;
+use crate::db::models::user::User;
+use crate::error::{AppError, AppResult};
+use crate::graphql::{context, ids};
+use crate::social::replies;
+
+#[Object(name = "Reply")]
+impl Reply {
+    async fn id(&self) -> ID {
+        ids::to_id(self.id)
+    }
+    async fn content(&self) -> &str {
+        &self.content
+    }
+
+    async fn author(&self, ctx: &Context<'_>) -> AppResult<User> {
+        let author = context::loaders(ctx).users.load_one(self.author_id).await?;
+        author.ok_or_else(|| AppError::internal("a reply's author is missing", self.id))
+    }
+
+    async fn post(&self, ctx: &Context<'_>) -> AppResult<Post> {
+        let post = context::loaders(ctx).posts.load_one(self.post_id).await?;
+        post.ok_or_else(|| AppError::not_found("the post of this reply was deleted"))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.updated_at
+    }
+}
+
+/// Reply mutations.
+#[derive(Default)]
+pub struct ReplyMutation;
+
+#[Object]
+impl ReplyMutation {
+    async fn create_reply(
+        &self,
+        ctx: &Context<'_>,
+        post_id: ID,
+        content: String,
+    ) -> AppResult<Reply> {
+        let post_id = ids::parse(&post_id, "postId")?;
+        let actor = context::viewer(ctx).actor()?;
+        replies::create(context::services(ctx), actor.user_id, post_id, &content).await
+    }
+
+    async fn update_reply(&self, ctx: &Context<'_>, id: ID, content: String) -> AppResult<Reply> {
+        let id = ids::parse(&id, "id")?;
+        let actor = context::viewer(ctx).actor()?;
+        replies::update(context::services(ctx), actor.user_id, id, &content).await
+    }
+
+    /// The reply's author or the post's author may delete it
+    async fn delete_reply(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
+        let id = ids::parse(&id, "id")?;
+        let actor = context::viewer(ctx).actor()?;
+        replies::delete(context::services(ctx), actor.user_id, id).await?;
+        Ok(true)
+    }
+}

@@ -1,0 +1,121 @@
+//! Posts and likes: drafts are seen only by their author; only the author
+//! edits or deletes a post.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use crate::app::Services;
+use crate::db::enums::PostStatus;
+use crate::db::models::like;
+use crate::db::models::post::{NewPost, Post, PostChanges};
+use crate::error::{AppError, AppResult};
+use crate::social::{MAX_POST_CONTENT, body, title};
+
+/// A new post as the client sent it.
+#[derive(Debug, Clone)]
+pub struct PostDraft {
+    pub title: String,
+    pub content: String,
+    pub status: Option<PostStatus>,
+}
+
+/// An edit of a post; `None` leaves a field alone.
+#[derive(Debug, Clone, Default)]
+pub struct PostEdit {
+    pub title: Option<String>,
+    pub content: Option<String>,
+    pub status: Option<PostStatus>,
+}
+
+/// Whether `viewer` may see `post`: published posts to everyone, drafts to their author.
+pub fn visible_to(post: &Post, viewer: Option<Uuid>) -> bool {
+    post.status == PostStatus::Published || viewer == Some(post.author_id)
+}
+
+/// The one read check for posts: a missing, deleted or hidden post is NOT_FOUND.
+pub fn readable(post: Option<Post>, viewer: Option<Uuid>) -> AppResult<Post> {
+    post.filter(|post| visible_to(post, viewer))
+        .ok_or_else(|| AppError::not_found("no such post"))
+}
+
+/// The one write check for posts: readable (else NOT_FOUND) and owned (else FORBIDDEN).
+pub fn writable(post: Option<Post>, user_id: Uuid) -> AppResult<Post> {
+    let post = readable(post, Some(user_id))?;
+    if post.author_id != user_id {
+        return Err(AppError::forbidden());
+    }
+    Ok(post)
+}
+
+/// Creates a post (a draft unless said otherwise).
+pub async fn create(services: &Services, author_id: Uuid, draft: PostDraft) -> AppResult<Post> {
+    let post = NewPost {
+        id: Uuid::now_v7(),
+        author_id,
+        title: title(&draft.title, "title")?,
+        content: body(&draft.content, "content", MAX_POST_CONTENT, false)?,
+        status: draft.status.unwrap_or(PostStatus::Draft),
+    };
+    let mut conn = services.pool.get().await?;
+    Ok(Post::insert(&mut conn, &post).await?)
+}
+
+/// Edits the author's post.
+pub async fn update(
+    services: &Services,
+    user_id: Uuid,
+    id: Uuid,
+    edit: PostEdit,
+) -> AppResult<Post> {
+    let changes = PostChanges {
+        title: edit
+            .title
+            .as_deref()
+            .map(|raw| title(raw, "title"))
+            .transpose()?,
+        content: edit
+            .content
+            .as_deref()
+            .map(|raw| body(raw, "content", MAX_POST_CONTENT, false))
+            .transpose()?,
+        status: edit.status,
+    };
+    let mut conn = services.pool.get().await?;
+    let conn: &mut AsyncPgConnection = &mut conn;
+    writable(Post::find(conn, id).await?, user_id)?;
+    if changes.title.is_none() && changes.content.is_none() && changes.status.is_none() {
+        return readable(Post::find(conn, id).await?, Some(user_id));
+    }
+    Ok(Post::update(conn, id, &changes).await?)
+}
+
+/// Soft-deletes the author's post.
+pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<()> {
+    let mut conn = services.pool.get().await?;
+    writable(Post::find(&mut conn, id).await?, user_id)?;
+    Ok(Post::soft_delete(&mut conn, id).await?)
+}
+
+/// Likes or unlikes a visible post (idempotent) and returns it with its new count.
+pub async fn set_liked(
+    services: &Services,
+    user_id: Uuid,
+    post_id: Uuid,
+    liked: bool,
+) -> AppResult<Post> {
+    let mut conn = services.pool.get().await?;
+    let conn: &mut AsyncPgConnection = &mut conn;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let post = readable(Post::find(conn, post_id).await?, Some(user_id))?;
+        if post.status == PostStatus::Draft && liked {
+            return Err(AppError::bad_input("postId", "drafts cannot be liked"));
+        }
+        if liked {
+            like::like(conn, user_id, post_id).await?;
+        } else {
+            like::unlike(conn, user_id, post_id).await?;
+        }
+        readable(Post::find(conn, post_id).await?, Some(user_id))
+    })
+    .await
+}

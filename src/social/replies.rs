@@ -1,0 +1,85 @@
+//! Replies: on published posts; edited by their author; deleted by their
+//! author or by the post's author.
+
+use uuid::Uuid;
+
+use crate::app::Services;
+use crate::db::enums::PostStatus;
+use crate::db::models::post::Post;
+use crate::db::models::reply::Reply;
+use crate::error::{AppError, AppResult};
+use crate::social::posts::readable;
+use crate::social::{MAX_REPLY_CONTENT, body};
+
+/// Who may do what to a reply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyAction {
+    Edit,
+    Delete,
+}
+
+/// The one authorization check for replies: it exists (else NOT_FOUND) and
+/// the user may act on it (else FORBIDDEN): its author edits it; its author or
+/// the post's author deletes it.
+pub fn authorize(
+    reply: Option<Reply>,
+    post_author: Option<Uuid>,
+    user_id: Uuid,
+    action: ReplyAction,
+) -> AppResult<Reply> {
+    let reply = reply.ok_or_else(|| AppError::not_found("no such reply"))?;
+    let allowed = reply.author_id == user_id
+        || (action == ReplyAction::Delete && post_author == Some(user_id));
+    if !allowed {
+        return Err(AppError::forbidden());
+    }
+    Ok(reply)
+}
+
+/// Replies to a published post.
+pub async fn create(
+    services: &Services,
+    author_id: Uuid,
+    post_id: Uuid,
+    content: &str,
+) -> AppResult<Reply> {
+    let content = body(content, "content", MAX_REPLY_CONTENT, true)?;
+    let mut conn = services.pool.get().await?;
+    let post = readable(Post::find(&mut conn, post_id).await?, Some(author_id))?;
+    if post.status == PostStatus::Draft {
+        return Err(AppError::bad_input("postId", "drafts cannot be replied to"));
+    }
+    Ok(Reply::insert(&mut conn, author_id, post_id, &content).await?)
+}
+
+/// Edits the user's reply.
+pub async fn update(
+    services: &Services,
+    user_id: Uuid,
+    id: Uuid,
+    content: &str,
+) -> AppResult<Reply> {
+    let content = body(content, "content", MAX_REPLY_CONTENT, true)?;
+    let mut conn = services.pool.get().await?;
+    authorize(
+        Reply::find(&mut conn, id, false).await?,
+        None,
+        user_id,
+        ReplyAction::Edit,
+    )?;
+    Ok(Reply::set_content(&mut conn, id, &content).await?)
+}
+
+/// Deletes a reply (its author or the post's author).
+pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<()> {
+    let mut conn = services.pool.get().await?;
+    let reply = Reply::find(&mut conn, id, false).await?;
+    let post_author = match &reply {
+        Some(reply) => Post::find(&mut conn, reply.post_id)
+            .await?
+            .map(|post| post.author_id),
+        None => None,
+    };
+    authorize(reply, post_author, user_id, ReplyAction::Delete)?;
+    Ok(Reply::soft_delete(&mut conn, id).await?)
+}
