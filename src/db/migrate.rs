@@ -77,7 +77,7 @@ where
     F: FnOnce(&mut Harness) -> HarnessResult<T> + Send + 'static,
 {
     let mut conn = connect::establish(config.migration_url(), config.connect_timeout()).await?;
-    advisory(&mut conn, "SELECT pg_advisory_lock($1)").await?;
+    take_lock(&mut conn).await?;
     diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, MIGRATION_TIMEOUTS)
         .await
         .map_err(MigrateError::Lock)?;
@@ -102,4 +102,34 @@ async fn advisory(
         .await
         .map(drop)
         .map_err(MigrateError::Lock)
+}
+
+/// How often a waiting instance retries the migration lock.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Takes the migration lock, polling with `pg_try_advisory_lock`. A blocking
+/// `pg_advisory_lock` would keep a statement (and its snapshot) open while it
+/// waits, and `CREATE INDEX CONCURRENTLY` in the lock holder waits for every
+/// open snapshot: a deadlock.
+async fn take_lock(conn: &mut AsyncPgConnection) -> Result<(), MigrateError> {
+    #[derive(diesel::QueryableByName)]
+    struct Taken {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        taken: bool,
+    }
+    for attempt in 0u64.. {
+        let lock: Taken = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS taken")
+            .bind::<BigInt, _>(MIGRATION_LOCK_KEY)
+            .get_result(conn)
+            .await
+            .map_err(MigrateError::Lock)?;
+        if lock.taken {
+            return Ok(());
+        }
+        if attempt % 40 == 0 {
+            tracing::info!("another instance is migrating; waiting for it");
+        }
+        tokio::time::sleep(LOCK_RETRY).await;
+    }
+    unreachable!("the attempts never run out")
 }
