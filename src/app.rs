@@ -9,6 +9,7 @@ use tokio::sync::Notify;
 
 use crate::auth::cookie::CookieSettings;
 use crate::email::{self, Mailer};
+use crate::stories::{self, generator::StoryGenerator};
 
 use crate::config::ServeConfig;
 use crate::db::connect::ConnectError;
@@ -32,6 +33,8 @@ pub struct Services {
     pub email_wakeup: Arc<Notify>,
     /// SQL statements run through the pool.
     pub statements: StatementCounter,
+    /// Writes AI stories.
+    pub story_generator: Arc<dyn StoryGenerator>,
 }
 
 impl Services {
@@ -68,6 +71,8 @@ pub enum StartError {
     },
     #[error("SMTP_URL is not usable: {0}")]
     Smtp(#[from] lettre::transport::smtp::Error),
+    #[error("seeding failed: {0}")]
+    Seed(String),
     #[error("the server failed: {0}")]
     Serve(std::io::Error),
 }
@@ -85,9 +90,11 @@ impl AppState {
         let statements = StatementCounter::default();
         let pool = db::pool::build(&config.database, &statements)?;
         db::pool::ping(&pool).await?;
+        let story_generator = stories::generator::from_config(&config.stories);
         let services = Services {
             pool: pool.clone(),
             cookies: CookieSettings::for_public_url(&config.public_url),
+            story_generator,
             config: Arc::new(config),
             email_wakeup: Arc::new(Notify::new()),
             statements,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 use crate::config::{DatabaseConfig, LogFormat, ServeConfig};
-use crate::{app, db, graphql, telemetry};
+use crate::{app, db, graphql, seed, telemetry};
 
 /// The GraphQL server of a social growth diary.
 #[derive(Debug, Parser)]
@@ -41,6 +41,8 @@ pub enum Command {
     Migrate(DatabaseConfig),
     /// Print the GraphQL schema (SDL) to standard output.
     PrintSchema,
+    /// Fill the database with demo data (users, goals, posts, likes, replies).
+    Seed(seed::SeedArgs),
 }
 
 /// Parses the command line, runs the command, and turns any failure into one line on stderr.
@@ -72,6 +74,7 @@ pub async fn run() -> ExitCode {
             print!("{}", graphql::sdl());
             Ok(())
         }
+        Command::Seed(args) => seed(&args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -79,6 +82,21 @@ pub async fn run() -> ExitCode {
             eprintln!("error: {err}");
             ExitCode::FAILURE
         }
+    }
+}
+
+async fn seed(args: &seed::SeedArgs) -> Result<(), app::StartError> {
+    migrate(&args.database).await?;
+    match seed::run(args).await {
+        Ok(seeded) => {
+            println!(
+                "seeded: sign in as {} with password {}",
+                seeded.first_email,
+                seed::SEED_PASSWORD
+            );
+            Ok(())
+        }
+        Err(reason) => Err(app::StartError::Seed(reason)),
     }
 }
 

@@ -160,6 +160,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub email: EmailConfig,
 
+    #[command(flatten)]
+    pub stories: StoryConfig,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
@@ -191,6 +194,43 @@ pub struct EmailConfig {
     /// Sender of every email.
     #[arg(long, env = "MAIL_FROM", default_value = "Growth Diary <no-reply@localhost>", value_parser = parse_mailbox)]
     pub mail_from: lettre::message::Mailbox,
+}
+
+/// Which story generator to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GeneratorKind {
+    /// Offline and deterministic: a story built from the diary itself.
+    Template,
+    /// Any OpenAI-compatible Chat Completions endpoint.
+    Openai,
+}
+
+/// AI stories: the generator and the daily quota.
+#[derive(Debug, Clone, clap::Args)]
+pub struct StoryConfig {
+    /// The story generator.
+    #[arg(long, env = "STORY_GENERATOR", value_enum, default_value_t = GeneratorKind::Template)]
+    pub story_generator: GeneratorKind,
+
+    /// Generations per user per UTC day.
+    #[arg(long, env = "STORY_DAILY_LIMIT", default_value_t = 5, value_parser = clap::value_parser!(i32).range(0..=10_000))]
+    pub story_daily_limit: i32,
+
+    /// Base URL of the Chat Completions API (OpenAI, Ollama, vLLM, llama.cpp's server).
+    #[arg(long, env = "OPENAI_BASE_URL", default_value = "https://api.openai.com/v1", value_parser = parse_http_url)]
+    pub openai_base_url: Url,
+
+    /// API key, sent as a bearer token (optional for local servers).
+    #[arg(long, env = "OPENAI_API_KEY")]
+    pub openai_api_key: Option<secrecy::SecretString>,
+
+    /// Model name.
+    #[arg(long, env = "OPENAI_MODEL", default_value = "gpt-4o-mini")]
+    pub openai_model: String,
+
+    /// How long one generation may take, in seconds.
+    #[arg(long, env = "OPENAI_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub openai_timeout_secs: u64,
 }
 
 fn parse_smtp_url(raw: &str) -> Result<secrecy::SecretString, String> {

@@ -42,6 +42,9 @@ pub enum AppError {
         limit: Option<u32>,
         resets_at: Option<DateTime<Utc>>,
     },
+    /// A service the server depends on failed; the message names it and
+    /// reveals nothing internal (code INTERNAL_SERVER_ERROR).
+    Upstream(Text),
     /// Anything else; the cause was logged where it happened.
     Internal,
 }
@@ -104,7 +107,7 @@ impl AppError {
             Self::BadUserInput { .. } => codes::BAD_USER_INPUT,
             Self::Conflict(_) => codes::CONFLICT,
             Self::RateLimited { .. } => codes::RATE_LIMITED,
-            Self::Internal => codes::INTERNAL_SERVER_ERROR,
+            Self::Upstream(_) | Self::Internal => codes::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -114,7 +117,8 @@ impl AppError {
             Self::Unauthenticated(m)
             | Self::Forbidden(m)
             | Self::NotFound(m)
-            | Self::Conflict(m) => m,
+            | Self::Conflict(m)
+            | Self::Upstream(m) => m,
             Self::BadUserInput { message, .. } | Self::RateLimited { message, .. } => message,
             Self::Internal => INTERNAL_MESSAGE,
         }

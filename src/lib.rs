@@ -14,5 +14,7 @@ pub mod email;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod seed;
 pub mod social;
+pub mod stories;
 pub mod telemetry;

@@ -9,6 +9,7 @@ pub mod limits;
 pub mod loaders;
 pub mod post;
 pub mod reply;
+pub mod story;
 pub mod user;
 
 use crate::db::enums::{GoalPeriod, GoalStatus, PostStatus};
@@ -16,7 +17,12 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 /// The root query: one part per domain.
 #[derive(MergedObject, Default)]
-pub struct Query(user::UserQuery, account::AccountQuery, post::PostQuery);
+pub struct Query(
+    user::UserQuery,
+    account::AccountQuery,
+    post::PostQuery,
+    story::StoryQuery,
+);
 
 /// The root mutation: one part per domain.
 #[derive(MergedObject, Default)]
@@ -25,6 +31,7 @@ pub struct Mutation(
     goal::GoalMutation,
     post::PostMutation,
     reply::ReplyMutation,
+    story::StoryMutation,
 );
 
 /// The server's schema.

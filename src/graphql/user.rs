@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::db::enums::{ExperienceLevel, GoalPeriod, GoalStatus};
 use crate::db::models::goal::{Goal, GoalFilter};
 use crate::db::models::post::Post;
+use crate::db::models::story::Story;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
@@ -151,6 +152,21 @@ impl User {
         )
         .await?;
         Ok(page.connection(rows, Goal::keyset))
+    }
+
+    /// Owner only (FORBIDDEN for anyone else). Newest first
+    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    async fn stories(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+    ) -> AppResult<Connection<String, Story>> {
+        self.check_owner(ctx)?;
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let mut conn = context::conn(ctx).await?;
+        let rows = Story::page_for_user(&mut conn, self.id, page.after, page.fetch()).await?;
+        Ok(page.connection(rows, Story::keyset))
     }
 }
 

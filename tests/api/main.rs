@@ -8,4 +8,5 @@ mod migrations;
 mod schema;
 mod social;
 mod startup;
+mod stories;
 mod users;

@@ -10,5 +10,6 @@ pub mod post;
 pub mod rate_limit;
 pub mod reply;
 pub mod session;
+pub mod story;
 pub mod user;
 pub mod verification_token;

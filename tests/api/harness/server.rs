@@ -1,5 +1,7 @@
 //! The real server, spawned on 127.0.0.1 port 0, and a GraphQL client for it.
 
+use std::sync::Arc;
+
 use clap::Parser;
 use growth_diary::app::{self, AppState};
 use growth_diary::cli::Cli;
@@ -14,8 +16,8 @@ use super::TestDb;
 pub struct TestServer {
     /// `http://127.0.0.1:<port>`
     pub base: String,
-    /// Its database (dropped after the server stops).
-    pub db: TestDb,
+    /// Its database (dropped after the last server on it stops).
+    pub db: Arc<TestDb>,
     /// A browser-like client that keeps cookies.
     pub client: reqwest::Client,
     /// A client without cookies: only a bearer token authenticates it.
@@ -41,7 +43,11 @@ impl TestServer {
     }
 
     /// A server on `db`, with settings adjusted by `tweak`.
-    pub async fn start_with(db: TestDb, tweak: impl FnOnce(&mut ServeConfig)) -> Self {
+    pub async fn start_with(
+        db: impl Into<Arc<TestDb>>,
+        tweak: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
+        let db = db.into();
         let mut config = config_for(&db);
         tweak(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
