@@ -8,7 +8,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::auth::cookie::CookieSettings;
+use crate::auth::secretbox::SecretBox;
 use crate::email::{self, Mailer};
+use crate::oauth::{self, flow::OAuthService};
 use crate::stories::{self, generator::StoryGenerator};
 
 use crate::config::ServeConfig;
@@ -35,6 +37,8 @@ pub struct Services {
     pub statements: StatementCounter,
     /// Writes AI stories.
     pub story_generator: Arc<dyn StoryGenerator>,
+    /// OAuth sign-in providers.
+    pub oauth: Arc<OAuthService>,
 }
 
 impl Services {
@@ -69,6 +73,8 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("OAuth settings: {0}")]
+    OAuth(#[from] oauth::provider::ProviderConfigError),
     #[error("SMTP_URL is not usable: {0}")]
     Smtp(#[from] lettre::transport::smtp::Error),
     #[error("seeding failed: {0}")]
@@ -91,10 +97,14 @@ impl AppState {
         let pool = db::pool::build(&config.database, &statements)?;
         db::pool::ping(&pool).await?;
         let story_generator = stories::generator::from_config(&config.stories);
+        let providers = oauth::provider::from_config(&config.oauth)?;
+        let secrets = config.oauth.encryption_key.as_ref().map(SecretBox::new);
+        let oauth = Arc::new(OAuthService::new(providers, secrets));
         let services = Services {
             pool: pool.clone(),
             cookies: CookieSettings::for_public_url(&config.public_url),
             story_generator,
+            oauth,
             config: Arc::new(config),
             email_wakeup: Arc::new(Notify::new()),
             statements,

@@ -163,6 +163,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub stories: StoryConfig,
 
+    #[command(flatten)]
+    pub oauth: OAuthConfig,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
@@ -231,6 +234,86 @@ pub struct StoryConfig {
     /// How long one generation may take, in seconds.
     #[arg(long, env = "OPENAI_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub openai_timeout_secs: u64,
+}
+
+/// OAuth sign-in providers; each is enabled by its client id and secret.
+#[derive(Debug, Clone, clap::Args)]
+pub struct OAuthConfig {
+    /// GitHub OAuth app client id.
+    #[arg(long, env = "OAUTH_GITHUB_CLIENT_ID")]
+    pub oauth_github_client_id: Option<String>,
+    /// GitHub OAuth app client secret.
+    #[arg(long, env = "OAUTH_GITHUB_CLIENT_SECRET")]
+    pub oauth_github_client_secret: Option<secrecy::SecretString>,
+    /// GitHub's web URL (change for GitHub Enterprise).
+    #[arg(long, env = "OAUTH_GITHUB_URL", default_value = "https://github.com", value_parser = parse_http_url)]
+    pub oauth_github_url: Url,
+    /// GitHub's API URL (change for GitHub Enterprise).
+    #[arg(long, env = "OAUTH_GITHUB_API_URL", default_value = "https://api.github.com", value_parser = parse_http_url)]
+    pub oauth_github_api_url: Url,
+
+    /// Google OAuth client id.
+    #[arg(long, env = "OAUTH_GOOGLE_CLIENT_ID")]
+    pub oauth_google_client_id: Option<String>,
+    /// Google OAuth client secret.
+    #[arg(long, env = "OAUTH_GOOGLE_CLIENT_SECRET")]
+    pub oauth_google_client_secret: Option<secrecy::SecretString>,
+
+    /// Issuer of any OpenID Connect provider (discovery at `{issuer}/.well-known/openid-configuration`).
+    #[arg(long, env = "OAUTH_OIDC_ISSUER", value_parser = parse_http_url)]
+    pub oauth_oidc_issuer: Option<Url>,
+    /// Client id at that provider.
+    #[arg(long, env = "OAUTH_OIDC_CLIENT_ID")]
+    pub oauth_oidc_client_id: Option<String>,
+    /// Client secret at that provider.
+    #[arg(long, env = "OAUTH_OIDC_CLIENT_SECRET")]
+    pub oauth_oidc_client_secret: Option<secrecy::SecretString>,
+    /// Its name in URLs and accounts (`/auth/{name}/login`).
+    #[arg(long, env = "OAUTH_OIDC_NAME", default_value = "oidc", value_parser = parse_provider_name)]
+    pub oauth_oidc_name: String,
+
+    /// 32 bytes, base64: encrypts provider tokens at rest (AES-256-GCM); unset: tokens are not stored.
+    #[arg(long, env = "ENCRYPTION_KEY", value_parser = parse_encryption_key)]
+    pub encryption_key: Option<EncryptionKey>,
+}
+
+/// An AES-256 key. Its `Debug` never shows it.
+#[derive(Clone)]
+pub struct EncryptionKey(pub [u8; 32]);
+
+impl fmt::Debug for EncryptionKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionKey(..)")
+    }
+}
+
+fn parse_encryption_key(raw: &str) -> Result<EncryptionKey, String> {
+    use base64::Engine;
+    let engines = [
+        base64::engine::general_purpose::STANDARD,
+        base64::engine::general_purpose::URL_SAFE,
+    ];
+    let bytes = engines
+        .iter()
+        .find_map(|engine| engine.decode(raw.trim()).ok())
+        .ok_or("must be base64 (e.g. `openssl rand -base64 32`)")?;
+    let key: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "must decode to exactly 32 bytes")?;
+    Ok(EncryptionKey(key))
+}
+
+fn parse_provider_name(raw: &str) -> Result<String, String> {
+    let ok = !raw.is_empty()
+        && raw.len() <= 32
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if ok {
+        Ok(raw.to_owned())
+    } else {
+        Err("must be 1 to 32 of a-z, 0-9 and -".into())
+    }
 }
 
 fn parse_smtp_url(raw: &str) -> Result<secrecy::SecretString, String> {

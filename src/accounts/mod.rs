@@ -7,6 +7,7 @@
 
 pub mod credentials;
 pub mod export;
+pub mod linked;
 pub mod profile;
 pub mod recovery;
 pub mod verification;

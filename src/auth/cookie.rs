@@ -49,15 +49,45 @@ impl CookieSettings {
 
     /// The session token the request's cookie carries, if any.
     pub fn read<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
-        headers
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(name, _)| *name == self.name())
-            .map(|(_, value)| value)
-            .filter(|value| !value.is_empty())
+        read_cookie(headers, self.name())
+    }
+
+    /// The name of the cookie that binds an OAuth sign-in to its browser.
+    pub fn oauth_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-growth_diary_oauth"
+        } else {
+            "growth_diary_oauth"
+        }
+    }
+
+    /// `Set-Cookie` binding an OAuth state to this browser for 10 minutes.
+    pub fn set_oauth_state(&self, state: &str) -> HeaderValue {
+        let cookie = Cookie::build((self.oauth_name(), state.to_owned()))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .path("/")
+            .max_age(cookie::time::Duration::minutes(10))
+            .build();
+        header_value(&cookie)
+    }
+
+    /// `Set-Cookie` that removes the OAuth state cookie.
+    pub fn clear_oauth_state(&self) -> HeaderValue {
+        let cookie = Cookie::build((self.oauth_name(), String::new()))
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .path("/")
+            .max_age(cookie::time::Duration::ZERO)
+            .build();
+        header_value(&cookie)
+    }
+
+    /// The OAuth state the browser carries, if any.
+    pub fn read_oauth_state<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        read_cookie(headers, self.oauth_name())
     }
 
     fn base(&self, value: String) -> cookie::CookieBuilder<'static> {
@@ -67,6 +97,18 @@ impl CookieSettings {
             .secure(self.secure)
             .path("/")
     }
+}
+
+fn read_cookie<'a>(headers: &'a HeaderMap, wanted: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == wanted)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
 }
 
 fn header_value(cookie: &Cookie<'_>) -> HeaderValue {

@@ -6,5 +6,6 @@ pub mod cookie;
 pub mod email_address;
 pub mod password;
 pub mod rate_limit;
+pub mod secretbox;
 pub mod session;
 pub mod tokens;

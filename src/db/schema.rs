@@ -240,3 +240,15 @@ diesel::allow_tables_to_appear_in_same_query!(
     rate_limit_buckets,
     users
 );
+
+diesel::table! {
+    oauth_states (state_sha256) {
+        state_sha256 -> Bytea,
+        provider -> Text,
+        pkce_verifier -> Text,
+        nonce -> Text,
+        redirect_to -> Text,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}

@@ -8,6 +8,7 @@ use tokio::sync::Notify;
 
 use crate::auth::rate_limit::LONGEST_WINDOW;
 use crate::db::DbPool;
+use crate::db::models::oauth_state::OAuthState;
 use crate::db::models::{outbox, password_reset, rate_limit, session, verification_token};
 use crate::email::Mailer;
 
@@ -101,12 +102,16 @@ async fn sweep(pool: &DbPool) -> Result<(), String> {
     let emails = outbox::delete_expired(conn)
         .await
         .map_err(|err| err.to_string())?;
+    let oauth_states = OAuthState::delete_expired(conn)
+        .await
+        .map_err(|err| err.to_string())?;
     tracing::debug!(
         sessions,
         tokens,
         resets,
         buckets,
         emails,
+        oauth_states,
         "swept expired rows"
     );
     Ok(())

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::accounts::profile::{Patch, ProfileEdit};
 use crate::accounts::{self, SignedIn};
 use crate::db::enums::ExperienceLevel;
+use crate::db::models::account::Account;
 use crate::db::models::user::User;
 use crate::error::AppResult;
 use crate::graphql::context;
@@ -84,6 +85,25 @@ fn signed_in(ctx: &Context<'_>, signed_in: SignedIn) -> AuthPayload {
 
 fn clear_cookie(ctx: &Context<'_>) {
     ctx.append_http_header(SET_COOKIE, context::services(ctx).cookies.clear());
+}
+
+/// A sign-in identity linked to the account.
+#[derive(SimpleObject)]
+pub struct LinkedAccount {
+    /// `github`, `google`, or the configured OpenID Connect provider's name
+    provider: String,
+    provider_account_id: String,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Account> for LinkedAccount {
+    fn from(account: Account) -> Self {
+        Self {
+            provider: account.provider,
+            provider_account_id: account.provider_account_id,
+            created_at: account.created_at,
+        }
+    }
 }
 
 /// Account queries.
@@ -214,6 +234,19 @@ impl AccountMutation {
     async fn update_profile(&self, ctx: &Context<'_>, input: ProfileInput) -> AppResult<User> {
         let actor = context::viewer(ctx).actor()?;
         accounts::profile::update(context::services(ctx), actor.user_id, input.into()).await
+    }
+
+    /// Unlinks a sign-in provider; refused when it is the last way to sign in
+    async fn unlink_account(&self, ctx: &Context<'_>, provider: String) -> AppResult<bool> {
+        let actor = context::viewer(ctx).actor()?;
+        accounts::linked::unlink(
+            context::services(ctx),
+            context::origin(ctx),
+            actor,
+            &provider,
+        )
+        .await?;
+        Ok(true)
     }
 
     /// Erases the account and everything it owns. A password is required when the account has one

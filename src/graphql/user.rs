@@ -10,6 +10,7 @@ use crate::db::models::post::Post;
 use crate::db::models::story::Story;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
+use crate::graphql::account::LinkedAccount;
 use crate::graphql::connection::PageRequest;
 use crate::graphql::context::{self, Viewer};
 use crate::graphql::ids;
@@ -167,6 +168,13 @@ impl User {
         let mut conn = context::conn(ctx).await?;
         let rows = Story::page_for_user(&mut conn, self.id, page.after, page.fetch()).await?;
         Ok(page.connection(rows, Story::keyset))
+    }
+
+    /// Sign-in providers linked to this account. Owner only (FORBIDDEN for anyone else)
+    async fn linked_accounts(&self, ctx: &Context<'_>) -> AppResult<Vec<LinkedAccount>> {
+        self.check_owner(ctx)?;
+        let accounts = crate::accounts::linked::list(context::services(ctx), self.id).await?;
+        Ok(accounts.into_iter().map(LinkedAccount::from).collect())
     }
 }
 

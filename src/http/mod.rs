@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod graphql;
 pub mod health;
+pub mod oauth;
 pub mod pages;
 
 use std::time::Duration;
@@ -27,6 +28,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/verify-email", get(pages::verify_email))
         .route("/reset-password", get(pages::reset_form).post(pages::reset_submit))
+        .route("/auth/{provider}/login", get(oauth::login))
+        .route("/auth/{provider}/callback", get(oauth::callback))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(cors(&state.services.config.allowed_origins()))
         .layer(CatchPanicLayer::custom(graphql::panic_response))

@@ -147,7 +147,8 @@ fn failure(err: &AppError, user_message: &str) -> Response {
     }
 }
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// A small HTML page with the headers every email-link and sign-in page needs.
+pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{0} · Growth Diary</title></head>\

@@ -5,6 +5,7 @@ mod harness;
 mod accounts;
 mod http_basics;
 mod migrations;
+mod oauth;
 mod schema;
 mod social;
 mod startup;

@@ -20,6 +20,11 @@ pub enum AuditKind {
     PasswordReset,
     EmailVerified,
     AccountDeleted,
+    OAuthSignIn,
+    OAuthSignUp,
+    OAuthLinked,
+    OAuthFailed,
+    OAuthUnlinked,
 }
 
 impl AuditKind {
@@ -36,6 +41,11 @@ impl AuditKind {
             Self::PasswordReset => "password_reset",
             Self::EmailVerified => "email_verified",
             Self::AccountDeleted => "account_deleted",
+            Self::OAuthSignIn => "oauth_sign_in",
+            Self::OAuthSignUp => "oauth_sign_up",
+            Self::OAuthLinked => "oauth_linked",
+            Self::OAuthFailed => "oauth_failed",
+            Self::OAuthUnlinked => "oauth_unlinked",
         }
     }
 }

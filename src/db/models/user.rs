@@ -176,3 +176,19 @@ impl User {
             .map(drop)
     }
 }
+
+impl User {
+    /// The user with this id, locked until the transaction ends.
+    pub async fn find_for_update(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+    ) -> QueryResult<Option<User>> {
+        users::table
+            .find(id)
+            .select(User::as_select())
+            .for_update()
+            .first(conn)
+            .await
+            .optional()
+    }
+}

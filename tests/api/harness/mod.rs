@@ -4,6 +4,7 @@
 pub mod db;
 pub mod factories;
 pub mod mail;
+pub mod oauth;
 pub mod server;
 
 pub use db::TestDb;

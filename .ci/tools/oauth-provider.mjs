@@ -1,0 +1,20 @@
+// A real OAuth 2.0 / OpenID Connect provider for the tests (oauth2-mock-server,
+// pinned in package.json). It checks PKCE and signs ID tokens with a fresh RSA key.
+//   node oauth-provider.mjs <port> '<claims as JSON>'
+// The claims (sub, email, email_verified, name, ...) go into every token it
+// signs and into its userinfo answer. Prints "ready <issuer>" once listening.
+import { OAuth2Server } from 'oauth2-mock-server';
+
+const port = Number(process.argv[2] ?? 0);
+const claims = JSON.parse(process.argv[3] ?? '{}');
+
+const server = new OAuth2Server();
+await server.issuer.keys.generate('RS256');
+server.service.on('beforeTokenSigning', (token) => {
+  Object.assign(token.payload, claims);
+});
+server.service.on('beforeUserinfo', (response) => {
+  response.body = { sub: 'johndoe', ...claims };
+});
+await server.start(port, '127.0.0.1');
+console.log(`ready ${server.issuer.url}`);

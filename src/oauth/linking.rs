@@ -1,0 +1,110 @@
+//! Which user an identity signs into, as Auth.js keeps accounts:
+//! - a known identity signs into its user;
+//! - a signed-in user who completes a sign-in links the new identity to themselves;
+//! - a new identity whose email the provider verified links to the user with that email;
+//! - an unverified email never links: it makes a new user when the email is
+//!   free, and is refused when an account already has it.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use uuid::Uuid;
+
+use crate::auth::email_address;
+use crate::db::models::account::{Account, AccountTokens};
+use crate::db::models::audit_event::AuditKind;
+use crate::db::models::user::{NewUser, User};
+use crate::oauth::{Identity, OAuthError};
+
+/// The user an identity signed into, and how.
+pub struct Linked {
+    pub user: User,
+    pub outcome: AuditKind,
+}
+
+/// Finds or creates the user of `identity` in one transaction.
+pub async fn link(
+    conn: &mut AsyncPgConnection,
+    provider: &str,
+    identity: &Identity,
+    tokens: &AccountTokens,
+    signed_in_as: Option<Uuid>,
+) -> Result<Linked, OAuthError> {
+    conn.transaction::<_, OAuthError, _>(async |conn| {
+        if let Some(account) = Account::find(conn, provider, &identity.provider_account_id).await? {
+            Account::set_tokens(conn, account.id, tokens).await?;
+            let user = User::find(conn, account.user_id)
+                .await?
+                .ok_or(OAuthError::Internal)?;
+            return Ok(Linked {
+                user,
+                outcome: AuditKind::OAuthSignIn,
+            });
+        }
+        if let Some(user_id) = signed_in_as {
+            let user = User::find(conn, user_id)
+                .await?
+                .ok_or(OAuthError::Internal)?;
+            Account::insert(
+                conn,
+                user.id,
+                provider,
+                &identity.provider_account_id,
+                tokens,
+            )
+            .await?;
+            return Ok(Linked {
+                user,
+                outcome: AuditKind::OAuthLinked,
+            });
+        }
+        let email = identity
+            .email
+            .as_deref()
+            .and_then(|email| email_address::normalize(email, "email").ok())
+            .ok_or(OAuthError::NoEmail)?;
+        if let Some(existing) = User::find_by_email(conn, &email).await? {
+            if !identity.email_verified {
+                return Err(OAuthError::EmailTaken);
+            }
+            Account::insert(
+                conn,
+                existing.id,
+                provider,
+                &identity.provider_account_id,
+                tokens,
+            )
+            .await?;
+            let user = User::mark_verified(conn, &email)
+                .await?
+                .ok_or(OAuthError::Internal)?;
+            return Ok(Linked {
+                user,
+                outcome: AuditKind::OAuthLinked,
+            });
+        }
+        let now = chrono::Utc::now();
+        let user = NewUser {
+            id: Uuid::now_v7(),
+            email: &email,
+            name: identity.name.as_deref(),
+            password_hash: None,
+            verified: identity.email_verified,
+            email_verified: identity.email_verified.then_some(now),
+            image: identity.image.as_deref(),
+        }
+        .insert(conn)
+        .await?;
+        Account::insert(
+            conn,
+            user.id,
+            provider,
+            &identity.provider_account_id,
+            tokens,
+        )
+        .await?;
+        Ok(Linked {
+            user,
+            outcome: AuditKind::OAuthSignUp,
+        })
+    })
+    .await
+}

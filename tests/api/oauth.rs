@@ -1,0 +1,377 @@
+//! Sign-in with OpenID Connect against a real provider process: the whole
+//! browser flow, account reuse and linking, and every way it must fail.
+
+use reqwest::StatusCode;
+use reqwest::header::LOCATION;
+use serde_json::{Value, json};
+
+use crate::harness::oauth::OAuthProvider;
+use crate::harness::server::{error_code, sign_up};
+use crate::harness::{TestDb, TestServer};
+
+const PROVIDER: &str = "mock";
+
+async fn server_for(provider: &OAuthProvider, key: Option<&'static str>) -> TestServer {
+    let issuer = provider.issuer.clone();
+    TestServer::start_with(TestDb::new().await, move |config| {
+        config.oauth.oauth_oidc_issuer = Some(issuer.parse().unwrap());
+        config.oauth.oauth_oidc_client_id = Some("growth-diary".into());
+        config.oauth.oauth_oidc_client_secret = Some("test-secret".into());
+        config.oauth.oauth_oidc_name = PROVIDER.into();
+        config.oauth.encryption_key =
+            key.map(|k| growth_diary::config::EncryptionKey(k.as_bytes().try_into().unwrap()));
+    })
+    .await
+}
+
+/// A browser: keeps cookies, follows no redirect by itself.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> String {
+    response
+        .headers()
+        .get(LOCATION)
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default()
+}
+
+/// Starts a sign-in and lets the provider answer; returns the callback URL it sends the browser to.
+async fn authorize(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    redirect_to: Option<&str>,
+) -> String {
+    let mut login = server.url(&format!("/auth/{PROVIDER}/login"));
+    if let Some(target) = redirect_to {
+        login = format!(
+            "{login}?redirect_to={}",
+            url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
+        );
+    }
+    let started = browser.get(login).send().await.unwrap();
+    assert_eq!(started.status(), StatusCode::FOUND);
+    let to_provider = location(&started);
+    assert!(
+        to_provider.contains("code_challenge_method=S256")
+            && to_provider.contains("nonce=")
+            && to_provider.contains("state="),
+        "{to_provider}"
+    );
+    let answered = browser.get(&to_provider).send().await.unwrap();
+    assert_eq!(
+        answered.status(),
+        StatusCode::FOUND,
+        "the provider redirects back"
+    );
+    location(&answered)
+}
+
+/// The whole flow; returns the final response of the callback.
+async fn sign_in(
+    server: &TestServer,
+    browser: &reqwest::Client,
+    redirect_to: Option<&str>,
+) -> reqwest::Response {
+    let callback = authorize(server, browser, redirect_to).await;
+    browser.get(callback).send().await.unwrap()
+}
+
+async fn me(server: &TestServer, browser: &reqwest::Client) -> Value {
+    let body: Value = browser
+        .post(server.url("/graphql"))
+        .json(&json!({ "query": "{ me { id email verified linkedAccounts { provider providerAccountId } } }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    body["data"]["me"].clone()
+}
+
+async fn count(server: &TestServer, sql: &str) -> i64 {
+    server
+        .db
+        .client()
+        .await
+        .query_one(sql, &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sign_in_ends_signed_in_and_a_second_reuses_the_account() {
+    let provider = OAuthProvider::start(
+        json!({ "sub": "oidc-user-1", "email": "Grace@Example.com", "email_verified": true, "name": "Grace" }),
+    );
+    let server = server_for(&provider, None).await;
+    let first_browser = browser();
+    let done = sign_in(&server, &first_browser, Some("/welcome?tab=1")).await;
+    assert_eq!(done.status(), StatusCode::FOUND);
+    assert_eq!(
+        location(&done),
+        server.url("/welcome?tab=1"),
+        "lands on redirect_to under APP_URL"
+    );
+    let first = me(&server, &first_browser).await;
+    assert_eq!(first["email"], "grace@example.com");
+    assert_eq!(
+        first["verified"], true,
+        "a verified email makes a verified user"
+    );
+    assert_eq!(
+        first["linkedAccounts"],
+        json!([{ "provider": PROVIDER, "providerAccountId": "oidc-user-1" }])
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) FROM accounts WHERE access_token IS NULL AND id_token IS NULL"
+        )
+        .await,
+        1,
+        "no key, no stored tokens"
+    );
+
+    let again = browser();
+    assert_eq!(
+        sign_in(&server, &again, None).await.status(),
+        StatusCode::FOUND
+    );
+    assert_eq!(
+        me(&server, &again).await["id"],
+        first["id"],
+        "the same identity signs into the same user"
+    );
+    assert_eq!(count(&server, "SELECT count(*) FROM accounts").await, 1);
+    assert_eq!(count(&server, "SELECT count(*) FROM users").await, 1);
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) FROM audit_events WHERE kind = 'oauth_sign_up'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) FROM audit_events WHERE kind = 'oauth_sign_in'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_email_links_to_the_existing_user_and_tokens_are_encrypted() {
+    let provider = OAuthProvider::start(
+        json!({ "sub": "oidc-ada", "email": "ada@example.com", "email_verified": true }),
+    );
+    let server = server_for(&provider, Some("0123456789abcdef0123456789abcdef")).await;
+    let token = sign_up(&server, "ada@example.com", "correct horse battery").await;
+    let browser = browser();
+    assert_eq!(
+        sign_in(&server, &browser, None).await.status(),
+        StatusCode::FOUND
+    );
+    let linked = me(&server, &browser).await;
+    let existing = server
+        .gql_as(Some(&token), "{ me { id } }", json!({}))
+        .await;
+    assert_eq!(linked["id"], existing["data"]["me"]["id"]);
+    assert_eq!(count(&server, "SELECT count(*) FROM users").await, 1);
+
+    let sealed: String = server
+        .db
+        .client()
+        .await
+        .query_one("SELECT access_token FROM accounts", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let key = growth_diary::config::EncryptionKey(*b"0123456789abcdef0123456789abcdef");
+    let opened = growth_diary::auth::secretbox::SecretBox::new(&key)
+        .open(&sealed)
+        .expect("the stored token opens with the key");
+    assert!(
+        opened.starts_with("eyJ"),
+        "the provider's access token (a JWT), stored encrypted"
+    );
+    assert!(!sealed.starts_with("eyJ"));
+
+    // With a password the provider may be unlinked.
+    let unlink = server
+        .gql_as(
+            Some(&token),
+            "mutation { unlinkAccount(provider: \"mock\") }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(unlink["data"]["unlinkAccount"], true, "{unlink}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unverified_email_never_links() {
+    let provider = OAuthProvider::start(
+        json!({ "sub": "oidc-mallory", "email": "victim@example.com", "email_verified": false }),
+    );
+    let server = server_for(&provider, None).await;
+    sign_up(&server, "victim@example.com", "correct horse battery").await;
+    let browser = browser();
+    let refused = sign_in(&server, &browser, None).await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    assert!(refused.text().await.unwrap().contains("already exists"));
+    assert_eq!(me(&server, &browser).await, Value::Null, "no session");
+    assert_eq!(count(&server, "SELECT count(*) FROM accounts").await, 0);
+    assert_eq!(
+        count(
+            &server,
+            "SELECT count(*) FROM audit_events WHERE kind = 'oauth_failed'"
+        )
+        .await,
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tampered_and_replayed_state_and_a_wrong_verifier_fail() {
+    let provider = OAuthProvider::start(
+        json!({ "sub": "oidc-2", "email": "x@example.com", "email_verified": true }),
+    );
+    let server = server_for(&provider, None).await;
+
+    // Tampered state.
+    let browser_a = browser();
+    let callback = authorize(&server, &browser_a, None).await;
+    let tampered = callback.replace("state=", "state=x");
+    let response = browser_a.get(&tampered).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(me(&server, &browser_a).await, Value::Null);
+
+    // Replayed state: the first use succeeds, the second finds nothing.
+    let browser_b = browser();
+    let callback = authorize(&server, &browser_b, None).await;
+    assert_eq!(
+        browser_b.get(&callback).send().await.unwrap().status(),
+        StatusCode::FOUND
+    );
+    let replay = browser().get(&callback).send().await.unwrap();
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+
+    // A state from another browser (no matching cookie) is refused.
+    let browser_c = browser();
+    let callback = authorize(&server, &browser_c, None).await;
+    let stranger = browser();
+    assert_eq!(
+        stranger.get(&callback).send().await.unwrap().status(),
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(me(&server, &stranger).await, Value::Null);
+
+    // A wrong PKCE verifier: the provider refuses the code.
+    let browser_d = browser();
+    let callback = authorize(&server, &browser_d, None).await;
+    server
+        .db
+        .client()
+        .await
+        .execute(
+            "UPDATE oauth_states SET pkce_verifier = repeat('a', 43)",
+            &[],
+        )
+        .await
+        .unwrap();
+    let response = browser_d.get(&callback).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.text().await.unwrap().contains("did not confirm"));
+    assert_eq!(me(&server, &browser_d).await, Value::Null);
+    assert_eq!(
+        count(&server, "SELECT count(*) FROM sessions").await,
+        1,
+        "only the one good sign-in made a session"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_denied_ends_on_an_error_page() {
+    let provider = OAuthProvider::start(
+        json!({ "sub": "oidc-3", "email": "y@example.com", "email_verified": true }),
+    );
+    let server = server_for(&provider, None).await;
+    let browser = browser();
+    let callback = authorize(&server, &browser, None).await;
+    let state = url::Url::parse(&callback)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .to_string();
+    let denied = browser
+        .get(server.url(&format!(
+            "/auth/{PROVIDER}/callback?error=access_denied&state={state}"
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), StatusCode::BAD_REQUEST);
+    assert!(denied.text().await.unwrap().contains("access_denied"));
+    assert_eq!(me(&server, &browser).await, Value::Null);
+    assert_eq!(count(&server, "SELECT count(*) FROM users").await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redirects_never_leave_the_app() {
+    let provider = OAuthProvider::start(
+        json!({ "sub": "oidc-4", "email": "z@example.com", "email_verified": true }),
+    );
+    let server = server_for(&provider, None).await;
+    for evil in [
+        "https://evil.example.com/steal",
+        "//evil.example.com",
+        "/\\evil.example.com",
+    ] {
+        let done = sign_in(&server, &browser(), Some(evil)).await;
+        assert_eq!(done.status(), StatusCode::FOUND);
+        assert_eq!(
+            location(&done),
+            server.url("/"),
+            "{evil} falls back to APP_URL"
+        );
+    }
+    let unknown = browser()
+        .get(server.url("/auth/nope/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_way_to_sign_in_cannot_be_unlinked() {
+    let provider = OAuthProvider::start(
+        json!({ "sub": "oidc-5", "email": "only@example.com", "email_verified": true }),
+    );
+    let server = server_for(&provider, None).await;
+    let browser = browser();
+    sign_in(&server, &browser, None).await;
+    let body: Value = browser
+        .post(server.url("/graphql"))
+        .json(&json!({ "query": "mutation { unlinkAccount(provider: \"mock\") }" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
+    assert_eq!(count(&server, "SELECT count(*) FROM accounts").await, 1);
+}
