@@ -39,7 +39,7 @@ pub const RESET_PER_EMAIL: Rule = Rule {
 /// Sign-ups per client IP.
 pub const SIGN_UP_PER_IP: Rule = Rule {
     name: "sign_up_ip",
-    limit: 100,
+    limit: 300,
     window: Duration::from_secs(60 * MINUTE),
 };
 /// Verification emails per user.

@@ -375,3 +375,117 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked() {
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
     assert_eq!(count(&server, "SELECT count(*) FROM accounts").await, 1);
 }
+
+/// GitHub's OAuth and REST endpoints, faked in the test process (GitHub itself
+/// is not reachable from CI). The token endpoint checks PKCE like GitHub does.
+async fn fake_github() -> String {
+    use axum::extract::{Form, Query};
+    use axum::response::Redirect;
+    use axum::routing::{get, post};
+    use base64::Engine;
+    use sha2::{Digest, Sha256};
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    let challenges: Arc<Mutex<HashMap<String, String>>> = Arc::default();
+    let saved = challenges.clone();
+    let authorize = move |Query(q): Query<HashMap<String, String>>| async move {
+        saved
+            .lock()
+            .unwrap()
+            .insert("gh-code".into(), q["code_challenge"].clone());
+        Redirect::to(&format!(
+            "{}?code=gh-code&state={}",
+            q["redirect_uri"], q["state"]
+        ))
+    };
+    let token = move |Form(f): Form<HashMap<String, String>>| async move {
+        let expected = challenges.lock().unwrap().remove(&f["code"]);
+        let actual = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(Sha256::digest(f["code_verifier"].as_bytes()));
+        if expected != Some(actual) {
+            return (
+                reqwest::StatusCode::BAD_REQUEST,
+                axum::Json(json!({ "error": "bad_verification_code" })),
+            );
+        }
+        (
+            reqwest::StatusCode::OK,
+            axum::Json(
+                json!({ "access_token": "gho_test", "token_type": "bearer", "scope": "read:user,user:email" }),
+            ),
+        )
+    };
+    let app = axum::Router::new()
+        .route("/login/oauth/authorize", get(authorize))
+        .route("/login/oauth/access_token", post(token))
+        .route("/api/user", get(|| async { axum::Json(json!({ "id": 4242, "login": "octocat", "name": null, "avatar_url": "https://example.com/o.png", "email": null })) }))
+        .route("/api/user/emails", get(|| async {
+            axum::Json(json!([
+                { "email": "old@example.com", "primary": false, "verified": true },
+                { "email": "Octo@Example.com", "primary": true, "verified": true }
+            ]))
+        }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn github_sign_in_uses_the_verified_primary_email() {
+    let github = fake_github().await;
+    let server = TestServer::start_with(TestDb::new().await, move |config| {
+        config.oauth.oauth_github_client_id = Some("gh-client".into());
+        config.oauth.oauth_github_client_secret = Some("gh-secret".into());
+        config.oauth.oauth_github_url = github.parse().unwrap();
+        config.oauth.oauth_github_api_url = format!("{github}/api").parse().unwrap();
+    })
+    .await;
+    let browser = browser();
+    let started = browser
+        .get(server.url("/auth/github/login"))
+        .send()
+        .await
+        .unwrap();
+    let to_github = location(&started);
+    assert!(
+        to_github.contains("code_challenge_method=S256")
+            && to_github.contains("scope=read%3Auser+user%3Aemail"),
+        "{to_github}"
+    );
+    let back = location(&browser.get(&to_github).send().await.unwrap());
+    let done = browser.get(back).send().await.unwrap();
+    assert_eq!(
+        done.status(),
+        StatusCode::FOUND,
+        "{}",
+        done.text().await.unwrap_or_default()
+    );
+    let user = me(&server, &browser).await;
+    assert_eq!(user["email"], "octo@example.com");
+    assert_eq!(user["verified"], true);
+    assert_eq!(
+        user["linkedAccounts"],
+        json!([{ "provider": "github", "providerAccountId": "4242" }])
+    );
+    let name: Option<String> = server
+        .db
+        .client()
+        .await
+        .query_one("SELECT name FROM users", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        name.as_deref(),
+        Some("octocat"),
+        "the login stands in for a missing name"
+    );
+    let unconfigured = browser
+        .get(server.url("/auth/google/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unconfigured.status(), StatusCode::NOT_FOUND);
+}
