@@ -8,7 +8,7 @@ use crate::db::models::reply::Reply;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::graphql::{context, ids};
-use crate::social::replies;
+use crate::social::{posts, replies};
 
 #[Object(name = "Reply")]
 impl Reply {
@@ -26,7 +26,7 @@ impl Reply {
 
     async fn post(&self, ctx: &Context<'_>) -> AppResult<Post> {
         let post = context::loaders(ctx).posts.load_one(self.post_id).await?;
-        post.ok_or_else(|| AppError::not_found("the post of this reply was deleted"))
+        posts::readable(post, context::viewer(ctx).user_id)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

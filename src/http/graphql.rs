@@ -149,12 +149,30 @@ pub async fn execute<E: Executor>(executor: &E, batch: BatchRequest) -> BatchRes
         .catch_unwind()
         .await
     {
-        Ok(response) => response,
+        Ok(BatchResponse::Single(response)) => BatchResponse::Single(with_codes(response)),
+        Ok(BatchResponse::Batch(responses)) => {
+            BatchResponse::Batch(responses.into_iter().map(with_codes).collect())
+        }
         Err(_) => {
             tracing::error!("a resolver panicked");
             BatchResponse::Single(Response::from_errors(vec![internal_error()]))
         }
     }
+}
+
+/// Gives every error a contract code. Errors that async-graphql raises itself
+/// (parse, validation, limits, variable coercion) have none: they are all
+/// about the request, so they are BAD_USER_INPUT.
+fn with_codes(mut response: Response) -> Response {
+    for err in &mut response.errors {
+        let extensions = err
+            .extensions
+            .get_or_insert_with(ErrorExtensionValues::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", codes::BAD_USER_INPUT);
+        }
+    }
+    response
 }
 
 /// Responds to a panic outside GraphQL execution with a coded JSON error.
@@ -339,6 +357,24 @@ mod tests {
         };
         assert!(is_internal_only(&response));
         assert_eq!(response.errors[0].message, INTERNAL_MESSAGE);
+    }
+
+    #[tokio::test]
+    async fn request_errors_get_a_code() {
+        let schema = Schema::new(Panicky, EmptyMutation, EmptySubscription);
+        let response = execute(&schema, BatchRequest::Single("{ nope }".into())).await;
+        let BatchResponse::Single(response) = response else {
+            panic!("expected one response")
+        };
+        let code = response.errors[0]
+            .extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .cloned();
+        assert_eq!(
+            code,
+            Some(async_graphql::Value::from(codes::BAD_USER_INPUT))
+        );
     }
 
     #[test]
