@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::enums::PostStatus;
-use crate::db::models::post::Post;
+use crate::db::models::post::{Post, PostScope};
 use crate::db::models::reply::Reply;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
@@ -81,6 +81,18 @@ impl Post {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.updated_at
     }
+}
+
+/// The connection of a page of posts, with everything selected below them prefetched.
+pub async fn connection(
+    ctx: &Context<'_>,
+    page: &PageRequest,
+    rows: Vec<Post>,
+) -> AppResult<Connection<String, Post>> {
+    let connection = page.connection(rows, Post::keyset);
+    let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node).collect();
+    prefetch(ctx, &posts, ctx.look_ahead().field("edges").field("node")).await?;
+    Ok(connection)
 }
 
 /// Loads, for a page of posts, what the query selects below them (authors,
@@ -183,12 +195,9 @@ impl PostQuery {
     ) -> AppResult<Connection<String, Post>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let mut conn = context::conn(ctx).await?;
-        let rows = Post::feed_page(&mut conn, page.after, page.fetch()).await?;
+        let rows = Post::page(&mut conn, PostScope::Feed, page.after, page.fetch()).await?;
         drop(conn);
-        let connection = page.connection(rows, Post::keyset);
-        let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node).collect();
-        prefetch(ctx, &posts, ctx.look_ahead().field("edges").field("node")).await?;
-        Ok(connection)
+        connection(ctx, &page, rows).await
     }
 }
 

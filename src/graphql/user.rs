@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::enums::{ExperienceLevel, GoalPeriod, GoalStatus};
 use crate::db::models::goal::{Goal, GoalFilter};
-use crate::db::models::post::Post;
+use crate::db::models::post::{Post, PostScope};
 use crate::db::models::story::Story;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
@@ -121,14 +121,14 @@ impl User {
                 .unwrap_or_default(),
             Some(after) => {
                 let mut conn = context::conn(ctx).await?;
-                Post::page_for_author(&mut conn, self.id, own, Some(after), page.fetch()).await?
+                let scope = PostScope::Author {
+                    author_id: self.id,
+                    with_drafts: own,
+                };
+                Post::page(&mut conn, scope, Some(after), page.fetch()).await?
             }
         };
-        let connection = page.connection(rows, Post::keyset);
-        let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node).collect();
-        crate::graphql::post::prefetch(ctx, &posts, ctx.look_ahead().field("edges").field("node"))
-            .await?;
-        Ok(connection)
+        crate::graphql::post::connection(ctx, &page, rows).await
     }
 
     /// Owner only (FORBIDDEN for anyone else). Nearest deadline first

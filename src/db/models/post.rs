@@ -37,6 +37,15 @@ pub struct NewPost {
     pub status: PostStatus,
 }
 
+/// Which posts a list holds.
+#[derive(Debug, Clone, Copy)]
+pub enum PostScope {
+    /// Every published post.
+    Feed,
+    /// One author's posts; drafts only for the author.
+    Author { author_id: Uuid, with_drafts: bool },
+}
+
 /// Changes to a post; `None` leaves a column alone.
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = posts)]
@@ -99,47 +108,32 @@ impl Post {
             .map(drop)
     }
 
-    /// A page of the feed: live published posts, newest first, after `after`.
-    pub async fn feed_page(
+    /// A page of live posts, newest first, after `after`.
+    pub async fn page(
         conn: &mut AsyncPgConnection,
+        scope: PostScope,
         after: Option<Keyset>,
         limit: i64,
     ) -> QueryResult<Vec<Post>> {
         let mut query = posts::table
-            .filter(posts::status.eq(PostStatus::Published))
             .filter(posts::deleted_at.is_null())
             .select(Post::as_select())
             .order((posts::created_at.desc(), posts::id.desc()))
             .limit(limit)
             .into_boxed();
-        if let Some(after) = after {
-            query = query.filter(
-                posts::created_at
-                    .lt(after.at)
-                    .or(posts::created_at.eq(after.at).and(posts::id.lt(after.id))),
-            );
-        }
-        query.load(conn).await
-    }
-
-    /// A page of one author's live posts, newest first; drafts only when `with_drafts`.
-    pub async fn page_for_author(
-        conn: &mut AsyncPgConnection,
-        author_id: Uuid,
-        with_drafts: bool,
-        after: Option<Keyset>,
-        limit: i64,
-    ) -> QueryResult<Vec<Post>> {
-        let mut query = posts::table
-            .filter(posts::author_id.eq(author_id))
-            .filter(posts::deleted_at.is_null())
-            .select(Post::as_select())
-            .order((posts::created_at.desc(), posts::id.desc()))
-            .limit(limit)
-            .into_boxed();
-        if !with_drafts {
-            query = query.filter(posts::status.eq(PostStatus::Published));
-        }
+        query = match scope {
+            PostScope::Feed => query.filter(posts::status.eq(PostStatus::Published)),
+            PostScope::Author {
+                author_id,
+                with_drafts: true,
+            } => query.filter(posts::author_id.eq(author_id)),
+            PostScope::Author {
+                author_id,
+                with_drafts: false,
+            } => query
+                .filter(posts::author_id.eq(author_id))
+                .filter(posts::status.eq(PostStatus::Published)),
+        };
         if let Some(after) = after {
             query = query.filter(
                 posts::created_at
