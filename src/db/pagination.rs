@@ -50,3 +50,40 @@ mod tests {
         );
     }
 }
+
+/// The SQL of a keyset condition, usable in a boxed query on any table.
+pub type KeysetCondition<QS> =
+    Box<dyn diesel::BoxableExpression<QS, diesel::pg::Pg, SqlType = diesel::sql_types::Bool>>;
+
+/// Which side of the position a page continues on.
+#[derive(Debug, Clone, Copy)]
+pub enum Direction {
+    /// Newest-first lists continue with smaller keys.
+    Older,
+    /// Oldest-first (and nearest-deadline-first) lists continue with larger keys.
+    Newer,
+}
+
+impl Keyset {
+    /// `(at_column, id_column) < (at, id)` (or `>`): a row comparison, which
+    /// PostgreSQL answers with one index range scan starting at the cursor,
+    /// where the equivalent `a < x OR (a = x AND b < y)` scans from the start.
+    /// `columns` is trusted SQL such as `posts.created_at, posts.id`.
+    pub fn condition<QS>(
+        &self,
+        columns: &'static str,
+        direction: Direction,
+    ) -> KeysetCondition<QS> {
+        let op = match direction {
+            Direction::Older => "<",
+            Direction::Newer => ">",
+        };
+        Box::new(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(&format!("({columns}) {op} ("))
+                .bind::<diesel::sql_types::Timestamptz, _>(self.at)
+                .sql(", ")
+                .bind::<diesel::sql_types::Uuid, _>(self.id)
+                .sql(")"),
+        )
+    }
+}

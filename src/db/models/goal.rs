@@ -6,7 +6,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::enums::{GoalPeriod, GoalStatus};
-use crate::db::pagination::Keyset;
+use crate::db::pagination::{Direction, Keyset};
 use crate::db::schema::goals;
 
 /// A goal, as stored.
@@ -128,11 +128,7 @@ impl Goal {
             query = query.filter(goals::period.eq(period));
         }
         if let Some(after) = after {
-            query = query.filter(
-                goals::deadline
-                    .gt(after.at)
-                    .or(goals::deadline.eq(after.at).and(goals::id.gt(after.id))),
-            );
+            query = query.filter(after.condition("goals.deadline, goals.id", Direction::Newer));
         }
         query.load(conn).await
     }

@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::enums::PostStatus;
-use crate::db::pagination::Keyset;
+use crate::db::pagination::{Direction, Keyset};
 use crate::db::schema::posts;
 
 /// A post, with its like and reply counts (kept by triggers).
@@ -135,11 +135,7 @@ impl Post {
                 .filter(posts::status.eq(PostStatus::Published)),
         };
         if let Some(after) = after {
-            query = query.filter(
-                posts::created_at
-                    .lt(after.at)
-                    .or(posts::created_at.eq(after.at).and(posts::id.lt(after.id))),
-            );
+            query = query.filter(after.condition("posts.created_at, posts.id", Direction::Older));
         }
         query.load(conn).await
     }

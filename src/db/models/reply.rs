@@ -6,7 +6,7 @@ use diesel::sql_types::{Array, BigInt, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use crate::db::pagination::Keyset;
+use crate::db::pagination::{Direction, Keyset};
 use crate::db::schema::replies;
 
 /// A reply, as stored.
@@ -95,11 +95,8 @@ impl Reply {
             .limit(limit)
             .into_boxed();
         if let Some(after) = after {
-            query = query.filter(
-                replies::created_at.gt(after.at).or(replies::created_at
-                    .eq(after.at)
-                    .and(replies::id.gt(after.id))),
-            );
+            query =
+                query.filter(after.condition("replies.created_at, replies.id", Direction::Newer));
         }
         query.load(conn).await
     }

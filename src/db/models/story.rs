@@ -8,7 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 use crate::db::enums::{GoalPeriod, GoalStatus, PostStatus};
-use crate::db::pagination::Keyset;
+use crate::db::pagination::{Direction, Keyset};
 use crate::db::schema::{goals, posts, replies, stories, users};
 
 /// A story, as stored.
@@ -60,11 +60,8 @@ impl Story {
             .limit(limit)
             .into_boxed();
         if let Some(after) = after {
-            query = query.filter(
-                stories::created_at.lt(after.at).or(stories::created_at
-                    .eq(after.at)
-                    .and(stories::id.lt(after.id))),
-            );
+            query =
+                query.filter(after.condition("stories.created_at, stories.id", Direction::Older));
         }
         query.load(conn).await
     }
