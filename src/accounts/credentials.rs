@@ -87,10 +87,7 @@ pub async fn sign_in(
     let ip = origin.ip.map(|ip| ip.to_string());
     let user = {
         let mut conn = services.pool.get().await?;
-        SIGN_IN_PER_EMAIL.check(&mut conn, &email).await?;
-        if let Some(ip) = &ip {
-            SIGN_IN_PER_IP.check(&mut conn, ip).await?;
-        }
+        begin_attempt(&mut conn, &email, ip.as_deref()).await?;
         User::find_by_email(&mut conn, &email).await?
     };
     let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
@@ -98,11 +95,10 @@ pub async fn sign_in(
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
     let Some(user) = user.filter(|_| matches) else {
-        count_failure(conn, &email, ip.as_deref()).await?;
         audit_event::record(conn, AuditKind::SignInFailed, None, origin).await?;
         return Err(wrong_credentials());
     };
-    SIGN_IN_PER_EMAIL.reset(conn, &email).await?;
+    attempt_succeeded(conn, &email, ip.as_deref()).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         audit_event::record(conn, AuditKind::SignIn, Some(user.id), origin).await?;
         let started = session::start(conn, user.id).await?;
@@ -111,19 +107,30 @@ pub async fn sign_in(
     .await
 }
 
-/// Counts a failed password check; the limit bites on the next attempt.
-async fn count_failure(
+/// Counts a password attempt against the email and the client IP before the
+/// password is checked, so parallel guesses cannot slip past the limit;
+/// RATE_LIMITED once either is used up.
+async fn begin_attempt(
     conn: &mut AsyncPgConnection,
     email: &str,
     ip: Option<&str>,
 ) -> AppResult<()> {
-    let ignore_limit = |result: AppResult<()>| match result {
-        Err(AppError::RateLimited { .. }) | Ok(()) => Ok(()),
-        Err(other) => Err(other),
-    };
-    ignore_limit(SIGN_IN_PER_EMAIL.hit(conn, email).await)?;
+    SIGN_IN_PER_EMAIL.hit(conn, email).await?;
     if let Some(ip) = ip {
-        ignore_limit(SIGN_IN_PER_IP.hit(conn, ip).await)?;
+        SIGN_IN_PER_IP.hit(conn, ip).await?;
+    }
+    Ok(())
+}
+
+/// A right password: only failures count, so the attempt is taken back.
+async fn attempt_succeeded(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+    ip: Option<&str>,
+) -> AppResult<()> {
+    SIGN_IN_PER_EMAIL.reset(conn, email).await?;
+    if let Some(ip) = ip {
+        SIGN_IN_PER_IP.release(conn, ip).await?;
     }
     Ok(())
 }
@@ -171,16 +178,16 @@ async fn check_password(
             "the password is incorrect".into(),
         ));
     }
+    let ip = origin.ip.map(|ip| ip.to_string());
     {
         let mut conn = services.pool.get().await?;
-        SIGN_IN_PER_EMAIL.check(&mut conn, &user.email).await?;
+        begin_attempt(&mut conn, &user.email, ip.as_deref()).await?;
     }
     if password::verify(attempt, Some(stored)).await? {
+        let mut conn = services.pool.get().await?;
+        attempt_succeeded(&mut conn, &user.email, ip.as_deref()).await?;
         return Ok(());
     }
-    let mut conn = services.pool.get().await?;
-    let ip = origin.ip.map(|ip| ip.to_string());
-    count_failure(&mut conn, &user.email, ip.as_deref()).await?;
     Err(AppError::Unauthenticated(
         "the password is incorrect".into(),
     ))

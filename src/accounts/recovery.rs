@@ -6,6 +6,7 @@ use crate::accounts::SignedIn;
 use crate::app::Services;
 use crate::auth::rate_limit::RESET_PER_EMAIL;
 use crate::auth::{email_address, password, session, tokens};
+use crate::db::models::account::Account;
 use crate::db::models::audit_event::{self, AuditKind, Origin};
 use crate::db::models::password_reset::{self, ResetRequest};
 use crate::db::models::session as sessions;
@@ -53,6 +54,13 @@ pub async fn reset(
 ) -> AppResult<SignedIn> {
     password::validate(new_password, "newPassword")?;
     let digest = tokens::sha256(token.trim());
+    // Argon2 only for a live token: bogus tokens must not tie up the hasher.
+    {
+        let mut conn = services.pool.get().await?;
+        if !password_reset::is_live(&mut conn, &digest).await? {
+            return Err(AppError::bad_input("token", "is invalid, used or expired"));
+        }
+    }
     let password_hash = password::hash(new_password).await?;
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
@@ -62,8 +70,12 @@ pub async fn reset(
             .await?
             .ok_or_else(invalid)?;
         User::set_password(conn, user_id, &password_hash).await?;
-        let email = User::find(conn, user_id).await?.ok_or_else(invalid)?.email;
-        let user = User::mark_verified(conn, &email)
+        let before = User::find(conn, user_id).await?.ok_or_else(invalid)?;
+        if !before.verified {
+            // Identities linked before anyone proved the email may be someone else's.
+            Account::delete_all_for_user(conn, user_id).await?;
+        }
+        let user = User::mark_verified(conn, &before.email)
             .await?
             .ok_or_else(invalid)?;
         sessions::delete_all_for_user(conn, user_id, None).await?;

@@ -75,6 +75,11 @@ impl Rule {
         }
     }
 
+    /// Takes back one counted event (an attempt that turned out fine).
+    pub async fn release(&self, conn: &mut AsyncPgConnection, subject: &str) -> AppResult<()> {
+        Ok(rate_limit::release(conn, &self.key(subject)).await?)
+    }
+
     /// Forgets the subject's count.
     pub async fn reset(&self, conn: &mut AsyncPgConnection, subject: &str) -> AppResult<()> {
         Ok(rate_limit::clear(conn, &self.key(subject)).await?)

@@ -171,6 +171,16 @@ fn first_page_of(field: &Lookahead<'_>) -> AppResult<Option<PageRequest>> {
     Ok(Some(PageRequest::parse(first, None)?))
 }
 
+/// Keeps the request's loaders true to a write, for the fields and
+/// operations of the same request that read after it.
+async fn refresh_cache(ctx: &Context<'_>, post: &Post, liked: Option<bool>) {
+    let loaders = context::loaders(ctx);
+    loaders.posts.feed_one(post.id, post.clone()).await;
+    if let Some(liked) = liked {
+        loaders.liked_by_viewer.feed_one(post.id, liked).await;
+    }
+}
+
 /// Post queries.
 #[derive(Default)]
 pub struct PostQuery;
@@ -246,13 +256,16 @@ impl PostMutation {
             content: input.content,
             status: input.status,
         };
-        posts::update(context::services(ctx), actor.user_id, id, edit).await
+        let post = posts::update(context::services(ctx), actor.user_id, id, edit).await?;
+        refresh_cache(ctx, &post, None).await;
+        Ok(post)
     }
 
     async fn delete_post(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {
         let id = ids::parse(&id, "id")?;
         let actor = context::viewer(ctx).actor()?;
         posts::delete(context::services(ctx), actor.user_id, id).await?;
+        context::loaders(ctx).posts.clear::<Uuid>();
         Ok(true)
     }
 
@@ -260,13 +273,17 @@ impl PostMutation {
     async fn like_post(&self, ctx: &Context<'_>, post_id: ID) -> AppResult<Post> {
         let post_id = ids::parse(&post_id, "postId")?;
         let actor = context::viewer(ctx).actor()?;
-        posts::set_liked(context::services(ctx), actor.user_id, post_id, true).await
+        let post = posts::set_liked(context::services(ctx), actor.user_id, post_id, true).await?;
+        refresh_cache(ctx, &post, Some(true)).await;
+        Ok(post)
     }
 
     /// Idempotent
     async fn unlike_post(&self, ctx: &Context<'_>, post_id: ID) -> AppResult<Post> {
         let post_id = ids::parse(&post_id, "postId")?;
         let actor = context::viewer(ctx).actor()?;
-        posts::set_liked(context::services(ctx), actor.user_id, post_id, false).await
+        let post = posts::set_liked(context::services(ctx), actor.user_id, post_id, false).await?;
+        refresh_cache(ctx, &post, Some(false)).await;
+        Ok(post)
     }
 }

@@ -76,6 +76,15 @@ pub async fn reset_submit(
     headers: HeaderMap,
     Form(input): Form<ResetForm>,
 ) -> Response {
+    if !same_origin(&headers, &state.services.config.public_url) {
+        // Another site posting a token of its own would sign this browser in as
+        // someone else (login CSRF).
+        return page(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "<p>This form can only be sent from this site.</p>",
+        );
+    }
     if input.password != input.confirm {
         return page(
             StatusCode::BAD_REQUEST,
@@ -110,6 +119,19 @@ pub async fn reset_submit(
             &err,
             "This reset link is invalid, used or expired. Request a new one.",
         ),
+    }
+}
+
+/// Whether a browser sent the request from this server's own pages. Browsers
+/// send `Sec-Fetch-Site` or `Origin` with a form post; clients that send
+/// neither are not browsers, so cross-site forms are not a risk for them.
+fn same_origin(headers: &HeaderMap, public_url: &url::Url) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => origin == public_url.origin().ascii_serialization(),
+        None => true,
     }
 }
 

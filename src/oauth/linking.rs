@@ -1,7 +1,9 @@
 //! Which user an identity signs into, as Auth.js keeps accounts:
 //! - a known identity signs into its user;
 //! - a signed-in user who completes a sign-in links the new identity to themselves;
-//! - a new identity whose email the provider verified links to the user with that email;
+//! - a new identity whose email the provider verified links to the user with
+//!   that email (if that user never verified it, its password, sessions and
+//!   other identities are removed first: they belong to whoever claimed it);
 //! - an unverified email never links: it makes a new user when the email is
 //!   free, and is refused when an account already has it.
 
@@ -64,6 +66,12 @@ pub async fn link(
         if let Some(existing) = User::find_by_email(conn, &email).await? {
             if !identity.email_verified {
                 return Err(OAuthError::EmailTaken);
+            }
+            if !existing.verified {
+                // Whoever made this account never proved the address; the
+                // provider just did. Their password, sessions and identities
+                // go, or they could read what the owner writes from now on.
+                User::clear_credentials(conn, existing.id).await?;
             }
             Account::insert(
                 conn,

@@ -821,3 +821,71 @@ async fn deleting_the_account_leaves_no_row_of_the_user() {
     assert_eq!(leftovers, 0);
     assert_eq!(me(&server, &token).await, None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parallel_guesses_cannot_pass_the_limit() {
+    let server = TestServer::start().await;
+    sign_up(&server, "target@example.com", PASSWORD).await;
+    let sign_in =
+        "mutation($p: String!) { signIn(email: \"target@example.com\", password: $p) { token } }";
+    let answers = futures_util::future::join_all(
+        (0..30).map(|i| server.gql(sign_in, json!({ "p": format!("guess number {i}") }))),
+    )
+    .await;
+    let checked = answers
+        .iter()
+        .filter(|body| error_code(body) == Some("UNAUTHENTICATED"))
+        .count();
+    let limited = answers
+        .iter()
+        .filter(|body| error_code(body) == Some("RATE_LIMITED"))
+        .count();
+    assert_eq!(checked, 10, "only 10 guesses are checked");
+    assert_eq!(limited, 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_reset_form_refuses_other_sites() {
+    let (server, mail) = server_with_mail().await;
+    sign_up(&server, "form@example.com", PASSWORD).await;
+    server
+        .gql(
+            "mutation { requestPasswordReset(email: \"form@example.com\") }",
+            json!({}),
+        )
+        .await;
+    let emails = mail.wait_for("form@example.com", 2, MAIL_WAIT).await;
+    let token = token_from(
+        emails
+            .iter()
+            .find(|e| e["subject"] == "Reset your password")
+            .unwrap(),
+        "reset-password",
+    );
+    let form = [
+        ("token", token.as_str()),
+        ("password", "brand new password"),
+        ("confirm", "brand new password"),
+    ];
+    let cross_site = reqwest::Client::new()
+        .post(server.url("/reset-password"))
+        .header("origin", "https://evil.example.com")
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert!(cross_site.headers().get(SET_COOKIE).is_none());
+    let same_site = reqwest::Client::new()
+        .post(server.url("/reset-password"))
+        .header("origin", server.base.clone())
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        same_site.status(),
+        StatusCode::OK,
+        "the token was not spent by the refused post"
+    );
+}

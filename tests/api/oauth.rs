@@ -177,6 +177,17 @@ async fn a_verified_email_links_to_the_existing_user_and_tokens_are_encrypted() 
     );
     let server = server_for(&provider, Some("0123456789abcdef0123456789abcdef")).await;
     let token = sign_up(&server, "ada@example.com", "correct horse battery").await;
+    // Ada proved her address (verification email), so her password stays.
+    server
+        .db
+        .client()
+        .await
+        .execute(
+            "UPDATE users SET verified = true, email_verified = now()",
+            &[],
+        )
+        .await
+        .unwrap();
     let browser = browser();
     assert_eq!(
         sign_in(&server, &browser, None).await.status(),
@@ -488,4 +499,36 @@ async fn github_sign_in_uses_the_verified_primary_email() {
         .await
         .unwrap();
     assert_eq!(unconfigured.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_verified_sign_in_takes_an_unproven_account_back_from_whoever_claimed_it() {
+    let provider = OAuthProvider::start(
+        json!({ "sub": "oidc-owner", "email": "owner@example.com", "email_verified": true }),
+    );
+    let server = server_for(&provider, None).await;
+    // Someone registered the owner's address with their own password and never verified it.
+    let squatter = sign_up(&server, "owner@example.com", "squatters password").await;
+    let browser = browser();
+    assert_eq!(
+        sign_in(&server, &browser, None).await.status(),
+        StatusCode::FOUND
+    );
+    assert_eq!(me(&server, &browser).await["email"], "owner@example.com");
+    let squatter_me = server
+        .gql_as(Some(&squatter), "{ me { id } }", json!({}))
+        .await;
+    assert_eq!(
+        squatter_me["data"]["me"],
+        Value::Null,
+        "the squatter's session ended"
+    );
+    let squatter_sign_in = server
+        .gql("mutation { signIn(email: \"owner@example.com\", password: \"squatters password\") { token } }", json!({}))
+        .await;
+    assert_eq!(
+        error_code(&squatter_sign_in),
+        Some("UNAUTHENTICATED"),
+        "the squatter's password is gone"
+    );
 }

@@ -645,3 +645,26 @@ async fn a_feed_page_costs_the_same_few_statements_whatever_its_size() {
     );
     assert!(counts[1] <= 8, "a feed page took {} statements", counts[1]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_after_a_write_in_the_same_request_see_the_write() {
+    let server = TestServer::start().await;
+    let (alice, bob) = two_users(&server).await;
+    let post = create_post(&server, &alice, "Fresh", "PUBLISHED").await;
+    let body = server
+        .gql_as(
+            Some(&bob),
+            "mutation($id: ID!) { a: unlikePost(postId: $id) { likedByMe likeCount } b: likePost(postId: $id) { likedByMe likeCount } }",
+            json!({ "id": post }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["a"],
+        json!({ "likedByMe": false, "likeCount": 0 })
+    );
+    assert_eq!(
+        body["data"]["b"],
+        json!({ "likedByMe": true, "likeCount": 1 }),
+        "{body}"
+    );
+}

@@ -95,6 +95,16 @@ impl Account {
             .await
     }
 
+    /// Unlinks every provider of a user.
+    pub async fn delete_all_for_user(
+        conn: &mut AsyncPgConnection,
+        user_id: Uuid,
+    ) -> QueryResult<usize> {
+        diesel::delete(accounts::table.filter(accounts::user_id.eq(user_id)))
+            .execute(conn)
+            .await
+    }
+
     /// Unlinks a provider from a user; returns how many identities went.
     pub async fn delete_for(
         conn: &mut AsyncPgConnection,

@@ -49,6 +49,18 @@ pub async fn consume(
         .optional()
 }
 
+/// Whether an unused, unexpired token hashes to `token_sha256` (consumes nothing).
+pub async fn is_live(conn: &mut AsyncPgConnection, token_sha256: &[u8]) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        password_resets::table
+            .filter(password_resets::token_sha256.eq(token_sha256))
+            .filter(password_resets::used.eq(false))
+            .filter(password_resets::expires_at.gt(diesel::dsl::now)),
+    ))
+    .get_result(conn)
+    .await
+}
+
 /// Removes tokens that can no longer be used; returns how many.
 pub async fn delete_spent(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     diesel::delete(

@@ -51,6 +51,19 @@ pub async fn peek(
         .optional()
 }
 
+/// Takes back one event of `key` (a bucket never goes below one; it expires with its window).
+pub async fn release(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
+    diesel::update(
+        rate_limit_buckets::table
+            .find(key)
+            .filter(rate_limit_buckets::count.gt(1)),
+    )
+    .set(rate_limit_buckets::count.eq(rate_limit_buckets::count - 1))
+    .execute(conn)
+    .await
+    .map(drop)
+}
+
 /// Forgets `key` (e.g. failed sign-ins after a successful one).
 pub async fn clear(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
     diesel::delete(rate_limit_buckets::table.find(key))

@@ -94,7 +94,7 @@ pub async fn take_generation(
              daily_generation_count = CASE WHEN last_generation_date >= date_trunc('day', now(), 'UTC')
                                            THEN daily_generation_count + 1 ELSE 1 END,
              last_generation_date = now()
-         WHERE id = $1
+         WHERE id = $1 AND $2 > 0
            AND (last_generation_date IS NULL
                 OR last_generation_date < date_trunc('day', now(), 'UTC')
                 OR daily_generation_count < $2)

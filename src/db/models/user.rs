@@ -192,3 +192,20 @@ impl User {
             .optional()
     }
 }
+
+impl User {
+    /// Removes every way into the account (password, sessions, linked
+    /// identities): for an account whose email someone else just proved.
+    pub async fn clear_credentials(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+        use crate::db::schema::sessions;
+        diesel::update(users::table.find(id))
+            .set(users::password_hash.eq(None::<String>))
+            .execute(conn)
+            .await?;
+        diesel::delete(sessions::table.filter(sessions::user_id.eq(id)))
+            .execute(conn)
+            .await?;
+        crate::db::models::account::Account::delete_all_for_user(conn, id).await?;
+        Ok(())
+    }
+}
