@@ -57,14 +57,6 @@ impl Rule {
         format!("{}:{subject}", self.name)
     }
 
-    /// RATE_LIMITED when `subject` has used up this limit; counts nothing.
-    pub async fn check(&self, conn: &mut AsyncPgConnection, subject: &str) -> AppResult<()> {
-        match rate_limit::peek(conn, &self.key(subject), self.window).await? {
-            Some(bucket) if bucket.count >= self.limit => Err(self.exceeded(bucket)),
-            _ => Ok(()),
-        }
-    }
-
     /// Counts one event; RATE_LIMITED when it goes over the limit.
     pub async fn hit(&self, conn: &mut AsyncPgConnection, subject: &str) -> AppResult<()> {
         let bucket = rate_limit::hit(conn, &self.key(subject), self.window).await?;

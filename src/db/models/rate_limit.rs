@@ -37,20 +37,6 @@ pub async fn hit(
     .await
 }
 
-/// The bucket of `key` if its window is still open.
-pub async fn peek(
-    conn: &mut AsyncPgConnection,
-    key: &str,
-    window: std::time::Duration,
-) -> QueryResult<Option<Bucket>> {
-    diesel::sql_query("SELECT count, window_start FROM rate_limit_buckets WHERE key = $1 AND window_start > now() - $2")
-        .bind::<Text, _>(key)
-        .bind::<Interval, _>(interval(window))
-        .get_result(conn)
-        .await
-        .optional()
-}
-
 /// Takes back one event of `key` (a bucket never goes below one; it expires with its window).
 pub async fn release(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
     diesel::update(
