@@ -889,3 +889,50 @@ async fn the_reset_form_refuses_other_sites() {
         "the token was not spent by the refused post"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_instances_share_the_outbox_and_send_each_email_once() {
+    let mail = MailServer::start().await;
+    let db = std::sync::Arc::new(TestDb::new().await);
+    let smtp = mail.smtp_url();
+    let with_mail = |smtp: String| {
+        move |config: &mut growth_diary::config::ServeConfig| {
+            config.email.smtp_url = Some(smtp.into())
+        }
+    };
+    let first = TestServer::start_with(db.clone(), with_mail(smtp.clone())).await;
+    let second = TestServer::start_with(db.clone(), with_mail(smtp)).await;
+    futures_util::future::join_all((0..12).map(|i| {
+        let server = if i % 2 == 0 { &first } else { &second };
+        async move { sign_up(server, &format!("user{i}@example.com"), PASSWORD).await }
+    }))
+    .await;
+    let deadline = tokio::time::Instant::now() + MAIL_WAIT;
+    while mail.emails().await.len() < 12 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Give a duplicate, if any, the time to arrive.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let emails = mail.emails().await;
+    let mut recipients: Vec<String> = emails
+        .iter()
+        .map(|e| {
+            e["to"][0]["address"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(emails.len(), 12, "each email is sent exactly once");
+    assert_eq!(recipients.len(), 12);
+    let pending: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM email_outbox", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(pending, 0);
+}

@@ -312,3 +312,17 @@ async fn the_openai_generator_speaks_chat_completions_and_failures_cost_nothing(
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_limit_of_zero_turns_stories_off() {
+    let server = TestServer::start_with(TestDb::new().await, |config| {
+        config.stories.story_daily_limit = 0
+    })
+    .await;
+    let token = sign_up(&server, "none@example.com", PASSWORD).await;
+    let body = server
+        .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
+        .await;
+    assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
+    assert_eq!(body["errors"][0]["extensions"]["limit"], 0);
+}
