@@ -4,9 +4,9 @@
 //!
 //! A DataLoader batches the keys that arrive within its delay (1 ms), which
 //! depends on timing. Lists of posts therefore prime the loaders with every
-//! key of the page at once ([`crate::graphql::post::prefetch`]), so a page
-//! costs the same statements whatever its size, and the per-item resolvers
-//! read the cache.
+//! key of the page at once ([`prime`], from [`crate::graphql::post::prefetch`]),
+//! without the delay: a page costs the same statements whatever its size, and
+//! the per-item resolvers read the cache.
 
 use std::collections::HashMap;
 
@@ -176,6 +176,21 @@ impl Loader<(Uuid, i64)> for FirstPosts {
         }
         Ok(found)
     }
+}
+
+/// Loads `keys` straight through the loader and puts the values in its cache,
+/// skipping the batching delay: for callers that already hold every key.
+pub async fn prime<K, T>(
+    loader: &DataLoader<T, HashMapCache>,
+    keys: &[K],
+) -> Result<HashMap<K, T::Value>, AppError>
+where
+    T: Loader<K, Error = AppError>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    let values = loader.loader().load(keys).await?;
+    loader.feed_many(values.clone()).await;
+    Ok(values)
 }
 
 fn group_by_limit(keys: &[(Uuid, i64)]) -> HashMap<i64, Vec<Uuid>> {

@@ -11,6 +11,7 @@ use crate::db::models::reply::Reply;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
+use crate::graphql::loaders::prime;
 use crate::graphql::{context, ids};
 use crate::social::posts::{self, PostDraft, PostEdit};
 
@@ -107,10 +108,7 @@ pub async fn prefetch(ctx: &Context<'_>, posts: &[&Post], node: Lookahead<'_>) -
     let post_ids: Vec<Uuid> = posts.iter().map(|post| post.id).collect();
     let liked = async {
         if node.field("likedByMe").exists() {
-            loaders
-                .liked_by_viewer
-                .load_many(post_ids.iter().copied())
-                .await?;
+            prime(&loaders.liked_by_viewer, &post_ids).await?;
         }
         Ok::<_, AppError>(())
     };
@@ -119,10 +117,8 @@ pub async fn prefetch(ctx: &Context<'_>, posts: &[&Post], node: Lookahead<'_>) -
         let Some(page) = first_page_of(&replies)? else {
             return Ok::<_, AppError>(Vec::new());
         };
-        let loaded = loaders
-            .first_replies
-            .load_many(post_ids.iter().map(|id| (*id, page.fetch())))
-            .await?;
+        let keys: Vec<(Uuid, i64)> = post_ids.iter().map(|id| (*id, page.fetch())).collect();
+        let loaded = prime(&loaders.first_replies, &keys).await?;
         if !replies
             .field("edges")
             .field("node")
@@ -142,7 +138,9 @@ pub async fn prefetch(ctx: &Context<'_>, posts: &[&Post], node: Lookahead<'_>) -
         user_ids.extend(posts.iter().map(|post| post.author_id));
     }
     if !user_ids.is_empty() {
-        loaders.users.load_many(user_ids).await?;
+        user_ids.sort_unstable();
+        user_ids.dedup();
+        prime(&loaders.users, &user_ids).await?;
     }
     Ok(())
 }
