@@ -32,7 +32,7 @@ impl CookieSettings {
     pub fn set(&self, token: &str, expires: DateTime<Utc>) -> HeaderValue {
         let max_age = (expires - Utc::now()).num_seconds().max(0);
         let cookie = self
-            .base(token.to_owned())
+            .base(self.name(), token.to_owned())
             .max_age(cookie::time::Duration::seconds(max_age))
             .build();
         header_value(&cookie)
@@ -41,7 +41,7 @@ impl CookieSettings {
     /// `Set-Cookie` that removes the cookie.
     pub fn clear(&self) -> HeaderValue {
         let cookie = self
-            .base(String::new())
+            .base(self.name(), String::new())
             .max_age(cookie::time::Duration::ZERO)
             .build();
         header_value(&cookie)
@@ -63,11 +63,8 @@ impl CookieSettings {
 
     /// `Set-Cookie` binding an OAuth state to this browser for 10 minutes.
     pub fn set_oauth_state(&self, state: &str) -> HeaderValue {
-        let cookie = Cookie::build((self.oauth_name(), state.to_owned()))
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(self.secure)
-            .path("/")
+        let cookie = self
+            .base(self.oauth_name(), state.to_owned())
             .max_age(cookie::time::Duration::minutes(10))
             .build();
         header_value(&cookie)
@@ -75,11 +72,8 @@ impl CookieSettings {
 
     /// `Set-Cookie` that removes the OAuth state cookie.
     pub fn clear_oauth_state(&self) -> HeaderValue {
-        let cookie = Cookie::build((self.oauth_name(), String::new()))
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(self.secure)
-            .path("/")
+        let cookie = self
+            .base(self.oauth_name(), String::new())
             .max_age(cookie::time::Duration::ZERO)
             .build();
         header_value(&cookie)
@@ -90,8 +84,9 @@ impl CookieSettings {
         read_cookie(headers, self.oauth_name())
     }
 
-    fn base(&self, value: String) -> cookie::CookieBuilder<'static> {
-        Cookie::build((self.name(), value))
+    /// A cookie with the flags every cookie of this server carries.
+    fn base(&self, name: &'static str, value: String) -> cookie::CookieBuilder<'static> {
+        Cookie::build((name, value))
             .http_only(true)
             .same_site(SameSite::Lax)
             .secure(self.secure)

@@ -160,9 +160,7 @@ impl User {
             .await
             .map(|n| n > 0)
     }
-}
 
-impl User {
     /// Moves the achievement score by `delta`.
     pub async fn add_achievement_points(
         conn: &mut AsyncPgConnection,
@@ -175,9 +173,7 @@ impl User {
             .await
             .map(drop)
     }
-}
 
-impl User {
     /// The user with this id, locked until the transaction ends.
     pub async fn find_for_update(
         conn: &mut AsyncPgConnection,
@@ -191,9 +187,7 @@ impl User {
             .await
             .optional()
     }
-}
 
-impl User {
     /// Removes every way into the account (password, sessions, linked
     /// identities): for an account whose email someone else just proved.
     pub async fn clear_credentials(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
