@@ -177,6 +177,12 @@ impl From<DieselError> for AppError {
     }
 }
 
+impl From<crate::db::statement_budget::CapReached> for AppError {
+    fn from(err: crate::db::statement_budget::CapReached) -> Self {
+        Self::bad_input("query", err.to_string())
+    }
+}
+
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(err: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
         Self::internal("cannot get a database connection", err)

@@ -1,5 +1,7 @@
 //! Profile edits, validated field by field.
 
+use std::collections::HashSet;
+
 use diesel_async::AsyncPgConnection;
 
 use crate::app::Services;
@@ -154,6 +156,8 @@ fn image(patch: Patch<String>) -> AppResult<Option<Option<String>>> {
 }
 
 /// A list of short texts: trimmed, without blanks or duplicates; null clears it.
+/// The count is checked before any entry is read, and duplicates are found
+/// with a set, so the work is linear in the list.
 fn list(
     patch: Patch<Vec<String>>,
     field: &'static str,
@@ -165,8 +169,15 @@ fn list(
         Patch::Clear => return Ok(Some(Vec::new())),
         Patch::Set(items) => items,
     };
+    if items.len() > max_items {
+        return Err(AppError::bad_input(
+            field,
+            format!("must have at most {max_items} entries"),
+        ));
+    }
+    let mut seen = HashSet::with_capacity(items.len());
     let mut cleaned: Vec<String> = Vec::with_capacity(items.len());
-    for item in items {
+    for item in &items {
         let item = item.trim();
         if item.is_empty() {
             return Err(AppError::bad_input(field, "must not contain blank entries"));
@@ -177,15 +188,9 @@ fn list(
                 format!("entries must be at most {max_len} characters"),
             ));
         }
-        if !cleaned.iter().any(|existing| existing == item) {
+        if seen.insert(item) {
             cleaned.push(item.to_owned());
         }
-    }
-    if cleaned.len() > max_items {
-        return Err(AppError::bad_input(
-            field,
-            format!("must have at most {max_items} entries"),
-        ));
     }
     Ok(Some(cleaned))
 }

@@ -49,6 +49,13 @@ pub const VERIFICATION_PER_USER: Rule = Rule {
     window: Duration::from_secs(60 * MINUTE),
 };
 
+/// Data exports per user (each reads everything the user owns).
+pub const EXPORT_PER_USER: Rule = Rule {
+    name: "export_user",
+    limit: 10,
+    window: Duration::from_secs(60 * MINUTE),
+};
+
 /// The longest window of any rule (buckets older than this are garbage).
 pub const LONGEST_WINDOW: Duration = Duration::from_secs(60 * MINUTE);
 

@@ -11,5 +11,6 @@ pub mod models;
 pub mod pagination;
 pub mod pool;
 pub mod schema;
+pub mod statement_budget;
 
 pub use pool::{DbConn, DbPool};

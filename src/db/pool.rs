@@ -40,6 +40,7 @@ impl Instrumentation for StatementCounter {
             // RUST_LOG=growth_diary::sql=trace prints every statement.
             tracing::trace!(target: "growth_diary::sql", "{query}");
             self.0.fetch_add(1, Ordering::Relaxed);
+            crate::db::statement_budget::charge();
         }
     }
 }

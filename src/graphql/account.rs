@@ -1,7 +1,7 @@
 //! Account operations: sign-up and sign-in, sessions, verification, password
 //! reset, profile, export and deletion.
 
-use async_graphql::{Context, InputObject, Json, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, InputObject, MaybeUndefined, Object, SimpleObject};
 use axum::http::header::SET_COOKIE;
 use chrono::{DateTime, Utc};
 
@@ -11,7 +11,8 @@ use crate::db::enums::ExperienceLevel;
 use crate::db::models::account::Account;
 use crate::db::models::user::User;
 use crate::error::AppResult;
-use crate::graphql::context;
+use crate::graphql::json::JsonDocument;
+use crate::graphql::{context, limits};
 
 /// A new session.
 #[derive(SimpleObject)]
@@ -113,11 +114,11 @@ pub struct AccountQuery;
 #[Object]
 impl AccountQuery {
     /// Everything the viewer owns, as one JSON document (data portability)
-    async fn export_my_data(&self, ctx: &Context<'_>) -> AppResult<Json<serde_json::Value>> {
+    #[graphql(complexity = "limits::MAX_COMPLEXITY / 2 + 1")]
+    async fn export_my_data(&self, ctx: &Context<'_>) -> AppResult<JsonDocument> {
         let actor = context::viewer(ctx).actor()?;
-        accounts::export::document(context::services(ctx), actor.user_id)
-            .await
-            .map(Json)
+        let text = accounts::export::document(context::services(ctx), actor.user_id).await?;
+        JsonDocument::parse(&text)
     }
 }
 

@@ -5,8 +5,9 @@ use uuid::Uuid;
 
 use crate::accounts::Actor;
 use crate::app::Services;
-use crate::db::DbConn;
 use crate::db::models::audit_event::Origin;
+use crate::db::statement_budget;
+use crate::db::{DbConn, DbPool};
 use crate::error::{AppError, AppResult};
 
 /// Who is asking: the signed-in user and their session, if any. Put into each request's data.
@@ -39,7 +40,14 @@ pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
 
 /// A pooled connection for this resolver.
 pub async fn conn(ctx: &Context<'_>) -> AppResult<DbConn> {
-    Ok(services(ctx).pool.get().await?)
+    checkout(&services(ctx).pool).await
+}
+
+/// A pooled connection for a request's reads, unless the request has run its
+/// statement cap.
+pub async fn checkout(pool: &DbPool) -> AppResult<DbConn> {
+    statement_budget::check()?;
+    Ok(pool.get().await?)
 }
 
 /// The viewer of this request (anonymous when the request carries none).

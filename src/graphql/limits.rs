@@ -1,18 +1,17 @@
 //! Limits that keep one request from costing the server too much.
 //!
-//! async-graphql limits depth, complexity and directives itself; aliases and
-//! batch sizes need checks of our own (an alias multiplies the work of a field
-//! without adding depth).
+//! async-graphql limits depth, complexity and directives itself; aliases,
+//! lists and batch sizes need checks of our own (an alias multiplies the work of
+//! a field without adding depth).
+//!
+//! Complexity prices work before it is done: a field costs 1, a connection its
+//! selection once per row it may return ([`connection_cost`]), a field that
+//! runs SQL of its own for each parent [`STATEMENT_COST`], a long text its
+//! largest size ([`text_cost`]). With [`MAX_COMPLEXITY`] points, an accepted
+//! operation can select at most 5,000,000 characters of long text and run at
+//! most about 100 statements of its own; [`MAX_STATEMENTS`] is the backstop.
 
-use std::sync::Arc;
-
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery};
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{
-    ObjectType, SchemaBuilder, ServerError, ServerResult, SubscriptionType, Variables,
-};
-
-use crate::error::codes;
+use async_graphql::{ObjectType, SchemaBuilder, SubscriptionType};
 
 /// Deepest selection nesting. GraphiQL's introspection query needs about 13.
 pub const MAX_DEPTH: usize = 16;
@@ -20,6 +19,8 @@ pub const MAX_DEPTH: usize = 16;
 pub const MAX_COMPLEXITY: usize = 5_000;
 /// Most aliases in one document.
 pub const MAX_ALIASES: usize = 30;
+/// Most entries of any list argument (the longest list the API takes has 50).
+pub const MAX_LIST_ITEMS: usize = 100;
 /// Most operations in one JSON-array batch.
 pub const MAX_BATCH: usize = 10;
 /// Most directives on one field.
@@ -28,8 +29,16 @@ pub const MAX_DIRECTIVES: usize = 8;
 pub const MAX_PAGE_SIZE: i32 = 100;
 /// `first` when the client gives none.
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
+/// Complexity of a field that runs SQL statements of its own for each parent.
+pub const STATEMENT_COST: usize = 50;
+/// Characters of long text one complexity point pays for.
+pub const TEXT_CHARS_PER_POINT: usize = 1_000;
+/// Most SQL statements one HTTP request may run: a backstop behind the
+/// complexity prices (the feed page runs 5).
+pub const MAX_STATEMENTS: u32 = 250;
 
-/// Applies every limit to a schema builder.
+/// Applies async-graphql's own limits to a schema builder (aliases and inputs
+/// are checked by [`crate::graphql::admission`]).
 pub fn apply<Q, M, S>(builder: SchemaBuilder<Q, M, S>) -> SchemaBuilder<Q, M, S>
 where
     Q: ObjectType + 'static,
@@ -40,66 +49,24 @@ where
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .limit_directives(MAX_DIRECTIVES)
-        .extension(AliasLimit)
 }
 
-/// Refuses documents with more than [`MAX_ALIASES`] aliases.
-pub struct AliasLimit;
-
-impl ExtensionFactory for AliasLimit {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AliasLimit)
-    }
+/// The complexity of a connection field: one for the field, and its selection
+/// once per row it may return (`first: 0` still runs a statement, so it pays
+/// for one row). Paged with `after`, it cannot join its parent's batch and
+/// runs a statement of its own for each parent (`own_statement`):
+/// [`STATEMENT_COST`] more.
+pub fn connection_cost(first: Option<i32>, own_statement: bool, child_complexity: usize) -> usize {
+    let rows = first.map_or(DEFAULT_PAGE_SIZE, |n| n.clamp(1, MAX_PAGE_SIZE));
+    let own_statement = if own_statement { STATEMENT_COST } else { 0 };
+    1 + own_statement + usize::try_from(rows).unwrap_or(1) * child_complexity
 }
 
-#[async_trait::async_trait]
-impl Extension for AliasLimit {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let aliases = count_aliases(&document);
-        if aliases > MAX_ALIASES {
-            let mut err = ServerError::new(
-                format!("the document has {aliases} aliases; at most {MAX_ALIASES} are allowed"),
-                None,
-            );
-            let mut extensions = async_graphql::ErrorExtensionValues::default();
-            extensions.set("code", codes::BAD_USER_INPUT);
-            err.extensions = Some(extensions);
-            return Err(err);
-        }
-        Ok(document)
-    }
-}
-
-fn count_aliases(document: &ExecutableDocument) -> usize {
-    let operations = document
-        .operations
-        .iter()
-        .map(|(_, op)| count_in(&op.node.selection_set.node));
-    let fragments = document
-        .fragments
-        .values()
-        .map(|f| count_in(&f.node.selection_set.node));
-    operations.chain(fragments).sum()
-}
-
-fn count_in(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|selection| match &selection.node {
-            Selection::Field(field) => {
-                usize::from(field.node.alias.is_some()) + count_in(&field.node.selection_set.node)
-            }
-            Selection::InlineFragment(fragment) => count_in(&fragment.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
+/// The complexity of a text field of at most `max_chars` characters: one point
+/// per [`TEXT_CHARS_PER_POINT`] characters (at least one).
+pub const fn text_cost(max_chars: usize) -> usize {
+    let points = max_chars.div_ceil(TEXT_CHARS_PER_POINT);
+    if points == 0 { 1 } else { points }
 }
 
 /// The page size a connection uses for the client's `first`: the default when
@@ -120,12 +87,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn aliases_are_counted_in_operations_and_fragments() {
-        let doc = async_graphql::parser::parse_query(
-            "query { a: me { id } b: me { x: id ...F } } fragment F on User { y: name }",
-        )
-        .unwrap();
-        assert_eq!(count_aliases(&doc), 4);
+    fn connections_pay_for_every_row_they_may_return() {
+        assert_eq!(connection_cost(Some(0), false, 10), 11);
+        assert_eq!(connection_cost(None, false, 10), 201);
+        assert_eq!(connection_cost(Some(1000), false, 10), 1001);
+        assert_eq!(connection_cost(Some(3), true, 2), 1 + STATEMENT_COST + 6);
+        assert_eq!(text_cost(50_000), 50);
+        assert_eq!(text_cost(10), 1);
     }
 
     #[test]

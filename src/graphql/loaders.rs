@@ -9,8 +9,10 @@
 //! the per-item resolvers read the cache.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::db::DbPool;
@@ -18,7 +20,9 @@ use crate::db::models::like;
 use crate::db::models::post::Post;
 use crate::db::models::reply::Reply;
 use crate::db::models::user::User;
+use crate::db::statement_budget::StatementBudget;
 use crate::error::AppError;
+use crate::graphql::context::checkout;
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -30,17 +34,22 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// Fresh loaders for a request by `viewer`.
-    pub fn new(pool: &DbPool, viewer: Option<Uuid>) -> Self {
+    /// Fresh loaders for a request by `viewer`; their batches count against
+    /// the request's statement `budget`.
+    pub fn new(pool: &DbPool, viewer: Option<Uuid>, budget: &Arc<StatementBudget>) -> Self {
+        let spawn = {
+            let budget = budget.clone();
+            move |load: BoxFuture<'static, ()>| tokio::spawn(budget.clone().scope(load))
+        };
         Self {
             users: DataLoader::with_cache(
                 UserLoader(pool.clone()),
-                tokio::spawn,
+                spawn.clone(),
                 HashMapCache::default(),
             ),
             posts: DataLoader::with_cache(
                 PostLoader(pool.clone()),
-                tokio::spawn,
+                spawn.clone(),
                 HashMapCache::default(),
             ),
             liked_by_viewer: DataLoader::with_cache(
@@ -48,12 +57,12 @@ impl Loaders {
                     pool: pool.clone(),
                     viewer,
                 },
-                tokio::spawn,
+                spawn.clone(),
                 HashMapCache::default(),
             ),
             first_replies: DataLoader::with_cache(
                 FirstReplies(pool.clone()),
-                tokio::spawn,
+                spawn.clone(),
                 HashMapCache::default(),
             ),
             first_posts: DataLoader::with_cache(
@@ -61,7 +70,7 @@ impl Loaders {
                     pool: pool.clone(),
                     viewer,
                 },
-                tokio::spawn,
+                spawn.clone(),
                 HashMapCache::default(),
             ),
         }
@@ -76,7 +85,7 @@ impl Loader<Uuid> for UserLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, User>, AppError> {
-        let mut conn = self.0.get().await?;
+        let mut conn = checkout(&self.0).await?;
         let users = User::find_many(&mut conn, keys).await?;
         Ok(users.into_iter().map(|user| (user.id, user)).collect())
     }
@@ -90,7 +99,7 @@ impl Loader<Uuid> for PostLoader {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Post>, AppError> {
-        let mut conn = self.0.get().await?;
+        let mut conn = checkout(&self.0).await?;
         let posts = Post::find_many(&mut conn, keys).await?;
         Ok(posts.into_iter().map(|post| (post.id, post)).collect())
     }
@@ -110,7 +119,7 @@ impl Loader<Uuid> for LikedByViewer {
         let Some(viewer) = self.viewer else {
             return Ok(keys.iter().map(|key| (*key, false)).collect());
         };
-        let mut conn = self.pool.get().await?;
+        let mut conn = checkout(&self.pool).await?;
         let liked = like::liked_by(&mut conn, viewer, keys).await?;
         Ok(keys.iter().map(|key| (*key, liked.contains(key))).collect())
     }
@@ -127,7 +136,7 @@ impl Loader<(Uuid, i64)> for FirstReplies {
         &self,
         keys: &[(Uuid, i64)],
     ) -> Result<HashMap<(Uuid, i64), Vec<Reply>>, AppError> {
-        let mut conn = self.0.get().await?;
+        let mut conn = checkout(&self.0).await?;
         let mut found = HashMap::new();
         // One statement per distinct page size (one in practice).
         for (limit, post_ids) in group_by_limit(keys) {
@@ -160,7 +169,7 @@ impl Loader<(Uuid, i64)> for FirstPosts {
         &self,
         keys: &[(Uuid, i64)],
     ) -> Result<HashMap<(Uuid, i64), Vec<Post>>, AppError> {
-        let mut conn = self.pool.get().await?;
+        let mut conn = checkout(&self.pool).await?;
         let mut found = HashMap::new();
         for (limit, author_ids) in group_by_limit(keys) {
             let mut by_author: HashMap<Uuid, Vec<Post>> =

@@ -1,10 +1,12 @@
 //! The GraphQL schema: its root objects, its limits, and the SDL it prints.
 
 pub mod account;
+pub mod admission;
 pub mod connection;
 pub mod context;
 pub mod goal;
 pub mod ids;
+pub mod json;
 pub mod limits;
 pub mod loaders;
 pub mod post;

@@ -12,7 +12,7 @@ use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
 use crate::graphql::loaders::prime;
-use crate::graphql::{context, ids};
+use crate::graphql::{context, ids, limits};
 use crate::social::posts::{self, PostDraft, PostEdit};
 
 #[Object(name = "Post")]
@@ -23,6 +23,7 @@ impl Post {
     async fn title(&self) -> &str {
         &self.title
     }
+    #[graphql(complexity = "limits::text_cost(crate::social::MAX_POST_CONTENT)")]
     async fn content(&self) -> &str {
         &self.content
     }
@@ -53,7 +54,7 @@ impl Post {
     }
 
     /// Oldest first
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "limits::connection_cost(first, after.is_some(), child_complexity)")]
     async fn replies(
         &self,
         ctx: &Context<'_>,
@@ -194,7 +195,7 @@ impl PostQuery {
     }
 
     /// Every published post, newest first
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "limits::connection_cost(first, after.is_some(), child_complexity)")]
     async fn feed(
         &self,
         ctx: &Context<'_>,

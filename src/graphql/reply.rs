@@ -7,7 +7,7 @@ use crate::db::models::post::Post;
 use crate::db::models::reply::Reply;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
-use crate::graphql::{context, ids};
+use crate::graphql::{context, ids, limits};
 use crate::social::{posts, replies};
 
 #[Object(name = "Reply")]
@@ -15,6 +15,7 @@ impl Reply {
     async fn id(&self) -> ID {
         ids::to_id(self.id)
     }
+    #[graphql(complexity = "limits::text_cost(crate::social::MAX_REPLY_CONTENT)")]
     async fn content(&self) -> &str {
         &self.content
     }

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::models::story::Story;
 use crate::error::AppResult;
-use crate::graphql::{context, ids};
+use crate::graphql::{context, ids, limits};
 use crate::stories;
 
 #[Object(name = "Story")]
@@ -17,6 +17,7 @@ impl Story {
     async fn period(&self) -> &str {
         &self.period
     }
+    #[graphql(complexity = "limits::text_cost(crate::stories::MAX_STORY_CONTENT)")]
     async fn content(&self) -> &str {
         &self.content
     }

@@ -13,7 +13,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::account::LinkedAccount;
 use crate::graphql::connection::PageRequest;
 use crate::graphql::context::{self, Viewer};
-use crate::graphql::ids;
+use crate::graphql::{ids, limits};
 
 /// Queries about users.
 #[derive(Default)]
@@ -103,7 +103,7 @@ impl User {
     }
 
     /// Newest first. Published posts; the author also sees their own drafts
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "limits::connection_cost(first, after.is_some(), child_complexity)")]
     async fn posts(
         &self,
         ctx: &Context<'_>,
@@ -132,7 +132,7 @@ impl User {
     }
 
     /// Owner only (FORBIDDEN for anyone else). Nearest deadline first
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "limits::connection_cost(first, true, child_complexity)")]
     async fn goals(
         &self,
         ctx: &Context<'_>,
@@ -156,7 +156,7 @@ impl User {
     }
 
     /// Owner only (FORBIDDEN for anyone else). Newest first
-    #[graphql(complexity = "first.unwrap_or(20).clamp(0, 100) as usize * child_complexity")]
+    #[graphql(complexity = "limits::connection_cost(first, true, child_complexity)")]
     async fn stories(
         &self,
         ctx: &Context<'_>,
@@ -171,6 +171,7 @@ impl User {
     }
 
     /// Sign-in providers linked to this account. Owner only (FORBIDDEN for anyone else)
+    #[graphql(complexity = "limits::STATEMENT_COST")]
     async fn linked_accounts(&self, ctx: &Context<'_>) -> AppResult<Vec<LinkedAccount>> {
         self.check_owner(ctx)?;
         let accounts = crate::accounts::linked::list(context::services(ctx), self.id).await?;

@@ -11,11 +11,12 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
-    BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Response, ServerError,
+    BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Request, Response, ServerError,
 };
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, RawQuery, State};
@@ -24,8 +25,11 @@ use axum::response::{Html, IntoResponse};
 use futures_util::FutureExt;
 
 use crate::app::AppState;
+use crate::db::statement_budget::StatementBudget;
 use crate::error::{AppError, INTERNAL_MESSAGE, codes};
-use crate::graphql::limits::MAX_BATCH;
+use crate::graphql::admission;
+use crate::graphql::limits::{MAX_BATCH, MAX_STATEMENTS};
+use crate::graphql::loaders::Loaders;
 use crate::http::auth::{self, RequestAuth};
 
 const JSON: &str = "application/json";
@@ -50,6 +54,8 @@ pub async fn post(
     body: Bytes,
 ) -> axum::response::Response {
     let media = ResponseMedia::negotiate(&headers);
+    let mut body = Vec::from(body);
+    admission::mask_lone_surrogates(&mut body);
     if !is_json(&headers)
         && !PREFLIGHT_HEADERS
             .iter()
@@ -87,19 +93,22 @@ pub async fn post(
         Ok(auth) => auth,
         Err(err) => return media.app_error(err),
     };
-    let response = execute(&state.schema, with_auth(batch, &auth, &state.services.pool)).await;
-    media.respond(response)
+    media.respond(run(&state, batch, &auth).await)
 }
 
-fn with_auth(batch: BatchRequest, auth: &RequestAuth, pool: &crate::db::DbPool) -> BatchRequest {
-    let loaders = std::sync::Arc::new(crate::graphql::loaders::Loaders::new(
-        pool,
+/// Executes `batch` for an authenticated request, within its statement cap.
+async fn run(state: &AppState, batch: BatchRequest, auth: &RequestAuth) -> BatchResponse {
+    let budget = StatementBudget::new(MAX_STATEMENTS);
+    let loaders = Arc::new(Loaders::new(
+        &state.services.pool,
         auth.viewer.user_id,
+        &budget,
     ));
-    batch
+    let batch = batch
         .data(auth.viewer)
         .data(auth.origin.clone())
-        .data(loaders)
+        .data(loaders);
+    budget.scope(execute(&state.schema, batch)).await
 }
 
 /// GET /graphql: GraphiQL for browsers; for other clients, a query in the URL.
@@ -134,30 +143,50 @@ pub async fn get(
         Ok(auth) => auth,
         Err(err) => return media.app_error(err),
     };
-    let response = execute(
-        &state.schema,
-        with_auth(BatchRequest::Single(request), &auth, &state.services.pool),
-    )
-    .await;
-    media.respond(response)
+    media.respond(run(&state, BatchRequest::Single(request), &auth).await)
 }
 
-/// Runs a batch; a panicking resolver becomes an INTERNAL_SERVER_ERROR response
-/// instead of a dropped connection.
+/// Runs a batch, one operation after another (as async-graphql does).
 pub async fn execute<E: Executor>(executor: &E, batch: BatchRequest) -> BatchResponse {
-    match AssertUnwindSafe(executor.execute_batch(batch))
+    match batch {
+        BatchRequest::Single(request) => {
+            BatchResponse::Single(execute_one(executor, request).await)
+        }
+        BatchRequest::Batch(requests) => {
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(execute_one(executor, request).await);
+            }
+            BatchResponse::Batch(responses)
+        }
+    }
+}
+
+/// Admits and runs one operation; a panicking resolver becomes an
+/// INTERNAL_SERVER_ERROR response instead of a dropped connection.
+async fn execute_one<E: Executor>(executor: &E, mut request: Request) -> Response {
+    if let Err(err) = admission::check(&mut request) {
+        return Response::from_errors(vec![request_error(err)]);
+    }
+    match AssertUnwindSafe(executor.execute(request))
         .catch_unwind()
         .await
     {
-        Ok(BatchResponse::Single(response)) => BatchResponse::Single(with_codes(response)),
-        Ok(BatchResponse::Batch(responses)) => {
-            BatchResponse::Batch(responses.into_iter().map(with_codes).collect())
-        }
+        Ok(response) => with_codes(response),
         Err(_) => {
             tracing::error!("a resolver panicked");
-            BatchResponse::Single(Response::from_errors(vec![internal_error()]))
+            Response::from_errors(vec![internal_error()])
         }
     }
+}
+
+/// An error about the request as a whole (no location or path), with the
+/// extensions every `AppError` carries.
+fn request_error(err: AppError) -> ServerError {
+    let error = async_graphql::Error::from(err);
+    let mut server = ServerError::new(error.message, None);
+    server.extensions = error.extensions;
+    server
 }
 
 /// Gives every error a contract code. Errors that async-graphql raises itself

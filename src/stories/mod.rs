@@ -17,6 +17,9 @@ use crate::error::{AppError, AppResult};
 use crate::stories::material::StoryMaterial;
 use crate::stories::period::Period;
 
+/// Longest story kept; a longer answer of a generator is cut at a character boundary.
+pub const MAX_STORY_CONTENT: usize = 20_000;
+
 /// The viewer's allowance today.
 #[derive(Debug, Clone, Copy)]
 pub struct Quota {
@@ -89,7 +92,11 @@ pub async fn generate(services: &Services, user_id: Uuid, period: &str) -> AppRe
     let mut conn = services.pool.get().await?;
     match written {
         Ok(content) => {
-            Ok(Story::upsert(&mut conn, user_id, &material.period.label, &content).await?)
+            let content = match content.char_indices().nth(MAX_STORY_CONTENT) {
+                Some((cut, _)) => &content[..cut],
+                None => &content[..],
+            };
+            Ok(Story::upsert(&mut conn, user_id, &material.period.label, content).await?)
         }
         Err(failure) => {
             story::refund_generation(&mut conn, user_id, now).await?;

@@ -3,6 +3,7 @@
 mod harness;
 
 mod accounts;
+mod hostile_input;
 mod http_basics;
 mod migrations;
 mod oauth;

@@ -1,23 +1,21 @@
 //! Everything a user owns, as one JSON document built by PostgreSQL in one statement.
 
 use diesel::QueryableByName;
-use diesel::sql_types::{Jsonb, Uuid as SqlUuid};
+use diesel::sql_types::{Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
 #[derive(QueryableByName)]
 struct Document {
-    #[diesel(sql_type = Jsonb)]
-    document: serde_json::Value,
+    #[diesel(sql_type = Text)]
+    document: String,
 }
 
 /// The user's data: profile, goals, posts, replies, likes, stories, linked
 /// accounts, sessions and security events. No password hash, token or token
-/// hash is included; soft-deleted items are, with their `deletedAt`.
-pub async fn document(
-    conn: &mut AsyncPgConnection,
-    user_id: Uuid,
-) -> diesel::QueryResult<serde_json::Value> {
+/// hash is included; soft-deleted items are, with their `deletedAt`. Returned
+/// as JSON text, so the server holds it once before parsing it for the response.
+pub async fn document(conn: &mut AsyncPgConnection, user_id: Uuid) -> diesel::QueryResult<String> {
     diesel::sql_query(EXPORT)
         .bind::<SqlUuid, _>(user_id)
         .get_result::<Document>(conn)
@@ -71,5 +69,5 @@ SELECT jsonb_build_object(
   'securityEvents', (SELECT coalesce(jsonb_agg(jsonb_build_object(
       'kind', e.kind, 'ip', host(e.ip), 'userAgent', e.user_agent, 'createdAt', e.created_at)
       ORDER BY e.created_at), '[]') FROM audit_events e WHERE e.user_id = $1)
-) AS document
+)::text AS document
 "#;
