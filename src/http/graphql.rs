@@ -96,10 +96,16 @@ fn with_auth(batch: BatchRequest, auth: &RequestAuth, pool: &crate::db::DbPool) 
         pool,
         auth.viewer.user_id,
     ));
-    batch
+    let mut batch = batch
         .data(auth.viewer)
         .data(auth.origin.clone())
-        .data(loaders)
+        .data(loaders);
+    for request in batch.iter_mut() {
+        request
+            .data
+            .insert(crate::graphql::context::SessionsStarted::default());
+    }
+    batch
 }
 
 /// GET /graphql: GraphiQL for browsers; for other clients, a query in the URL.
