@@ -265,8 +265,15 @@ mod tests {
     fn provider_profiles_follow_the_same_rules() {
         let long = "é".repeat(limits::NAME + 20);
         let name = provider_name(Some(&long)).unwrap();
-        assert_eq!(name.chars().count(), limits::NAME, "cut, on a char boundary");
-        assert_eq!(provider_name(Some("  Ada\0 Lovelace\n ")).as_deref(), Some("Ada Lovelace"));
+        assert_eq!(
+            name.chars().count(),
+            limits::NAME,
+            "cut, on a char boundary"
+        );
+        assert_eq!(
+            provider_name(Some("  Ada\0 Lovelace\n ")).as_deref(),
+            Some("Ada Lovelace")
+        );
         assert_eq!(provider_name(Some("   ")), None);
         assert_eq!(provider_name(None), None);
 

@@ -153,7 +153,10 @@ mod tests {
         let query = diesel::sql_query("INSERT INTO email_outbox (text_body) VALUES ($1)")
             .bind::<Text, _>("reset: https://app/reset-password?token=SECRET -- binds: x");
         let rendered = diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string();
-        assert!(rendered.contains("SECRET"), "diesel renders the binds: {rendered}");
+        assert!(
+            rendered.contains("SECRET"),
+            "diesel renders the binds: {rendered}"
+        );
         assert_eq!(
             statement_only(&rendered),
             "INSERT INTO email_outbox (text_body) VALUES ($1)"
