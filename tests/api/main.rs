@@ -2,8 +2,12 @@
 
 mod harness;
 
+mod account_takeover;
 mod accounts;
+mod auth_payloads;
+mod brute_force;
 mod http_basics;
+mod logs;
 mod migrations;
 mod oauth;
 mod schema;
