@@ -191,8 +191,10 @@ start_server() {
     local pool_env=()
     [[ -n "${DATABASE_POOL_SIZE:-}" ]] && pool_env=(DATABASE_POOL_SIZE="$DATABASE_POOL_SIZE")
     # >> (O_APPEND): the capture step marks positions in this log while the server writes to it.
+    # LOG_SQL_BINDS: the capture step turns the traced statements, with their bind values,
+    # into a pgbench script (the bench database holds only demo data).
     env DATABASE_URL="$DATABASE_URL" LISTEN_ADDR="127.0.0.1:$PORT" RUST_LOG="$rust_log" \
-        NO_COLOR=1 LOG_FORMAT=text "${pool_env[@]}" "$BIN" serve >>"$SERVER_LOG" 2>&1 &
+        LOG_SQL_BINDS=true NO_COLOR=1 LOG_FORMAT=text "${pool_env[@]}" "$BIN" serve >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + 120))
     until curl -fsS -m 2 -o /dev/null "$BASE_URL/readyz" 2>/dev/null; do
@@ -421,7 +423,7 @@ cursor_at() {
 DEEP_CURSOR="$(cursor_at "$DEEP_POSITION")"
 
 # --- 3. the SQL of one feed page ----------------------------------------------------------------
-log "capturing the SQL of one feed page (RUST_LOG=growth_diary::sql=trace)"
+log "capturing the SQL of one feed page (RUST_LOG=growth_diary::sql=trace, LOG_SQL_BINDS=true)"
 CAPTURE_LOG="$RESULTS_DIR/server-capture.log"
 : >"$CAPTURE_LOG"
 start_server "warn,growth_diary::sql=trace" "$CAPTURE_LOG"

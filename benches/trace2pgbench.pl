@@ -1,6 +1,6 @@
 #!/usr/bin/perl
 # benches/trace2pgbench.pl: turns the SQL statements that growth-diary logged for one
-# request (RUST_LOG=growth_diary::sql=trace) into a pgbench script with the bind
+# request (RUST_LOG=growth_diary::sql=trace with LOG_SQL_BINDS=true) into a pgbench script with the bind
 # values written in as SQL literals.
 #
 # Usage: perl trace2pgbench.pl REQUEST_LOG [BASELINE_LOG] > feed.pgbench

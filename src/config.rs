@@ -91,6 +91,10 @@ pub struct DatabaseConfig {
     /// How long to wait for a new connection or a free pooled one, in seconds.
     #[arg(long, env = "DATABASE_CONNECT_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub database_connect_timeout_secs: u64,
+
+    /// Development and benchmarks only: the `growth_diary::sql` trace shows bind values (secrets included).
+    #[arg(long, env = "LOG_SQL_BINDS")]
+    pub log_sql_binds: bool,
 }
 
 impl DatabaseConfig {
@@ -102,6 +106,7 @@ impl DatabaseConfig {
             database_pool_size: 10,
             database_statement_timeout_ms: 10_000,
             database_connect_timeout_secs: 5,
+            log_sql_binds: false,
         }
     }
 
@@ -197,6 +202,10 @@ pub struct EmailConfig {
     /// Sender of every email.
     #[arg(long, env = "MAIL_FROM", default_value = "Growth Diary <no-reply@localhost>", value_parser = parse_mailbox)]
     pub mail_from: lettre::message::Mailbox,
+
+    /// Development only: emails written to the log (no SMTP_URL) keep their links and tokens.
+    #[arg(long, env = "LOG_EMAIL_LINKS")]
+    pub log_email_links: bool,
 }
 
 /// Which story generator to use.

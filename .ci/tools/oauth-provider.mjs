@@ -3,10 +3,13 @@
 //   node oauth-provider.mjs <port> '<claims as JSON>'
 // The claims (sub, email, email_verified, name, ...) go into every token it
 // signs and into its userinfo answer. Prints "ready <issuer>" once listening.
+// A line of JSON on stdin replaces the claims (another person signs in next);
+// it answers "claims set".
+import readline from 'node:readline';
 import { OAuth2Server } from 'oauth2-mock-server';
 
 const port = Number(process.argv[2] ?? 0);
-const claims = JSON.parse(process.argv[3] ?? '{}');
+let claims = JSON.parse(process.argv[3] ?? '{}');
 
 const server = new OAuth2Server();
 await server.issuer.keys.generate('RS256');
@@ -15,6 +18,10 @@ server.service.on('beforeTokenSigning', (token) => {
 });
 server.service.on('beforeUserinfo', (response) => {
   response.body = { sub: 'johndoe', ...claims };
+});
+readline.createInterface({ input: process.stdin }).on('line', (line) => {
+  claims = JSON.parse(line);
+  console.log('claims set');
 });
 await server.start(port, '127.0.0.1');
 console.log(`ready ${server.issuer.url}`);

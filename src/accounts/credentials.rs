@@ -4,7 +4,9 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::accounts::{Actor, SignedIn, verification};
 use crate::app::Services;
-use crate::auth::rate_limit::{SIGN_IN_PER_EMAIL, SIGN_IN_PER_IP, SIGN_UP_PER_IP};
+use crate::auth::rate_limit::{
+    self, SIGN_IN_PER_EMAIL, SIGN_IN_PER_EMAIL_AND_IP, SIGN_IN_PER_IP, SIGN_UP_PER_IP,
+};
 use crate::auth::{email_address, password, session};
 use crate::db::models::audit_event::{self, AuditKind, Origin};
 use crate::db::models::session as sessions;
@@ -41,7 +43,9 @@ pub async fn sign_up(
     };
     if let Some(ip) = origin.ip {
         let mut conn = services.pool.get().await?;
-        SIGN_UP_PER_IP.hit(&mut conn, &ip.to_string()).await?;
+        SIGN_UP_PER_IP
+            .hit(&mut conn, &rate_limit::ip_subject(ip))
+            .await?;
     }
     let password_hash = password::hash(new_password).await?;
     let mut conn = services.pool.get().await?;
@@ -69,8 +73,9 @@ pub async fn sign_up(
     Ok(signed_in)
 }
 
-/// Signs in with email and password. Failures count against the email and the
-/// client IP; over either limit the answer is RATE_LIMITED.
+/// Signs in with email and password. Failures count against the client IP,
+/// the email from that IP, and the email from anywhere (a higher ceiling);
+/// over any of them the answer is RATE_LIMITED.
 pub async fn sign_in(
     services: &Services,
     origin: &Origin,
@@ -83,11 +88,16 @@ pub async fn sign_in(
             format!("must be at most {} characters", password::MAX_LENGTH),
         ));
     }
-    let email = email.trim().to_lowercase();
-    let ip = origin.ip.map(|ip| ip.to_string());
+    // No account has an address that does not validate, so there is nothing
+    // to guess at: answer at once, and never let such input become a counter
+    // key (it would let anyone grow the counter table without limit).
+    let Ok(email) = email_address::normalize(email, "email") else {
+        return Err(wrong_credentials());
+    };
+    let attempt_key = AttemptKey::new(&email, origin);
     let user = {
         let mut conn = services.pool.get().await?;
-        begin_attempt(&mut conn, &email, ip.as_deref()).await?;
+        attempt_key.begin(&mut conn).await?;
         User::find_by_email(&mut conn, &email).await?
     };
     let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
@@ -98,7 +108,7 @@ pub async fn sign_in(
         audit_event::record(conn, AuditKind::SignInFailed, None, origin).await?;
         return Err(wrong_credentials());
     };
-    attempt_succeeded(conn, &email, ip.as_deref()).await?;
+    attempt_key.succeeded(conn).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         audit_event::record(conn, AuditKind::SignIn, Some(user.id), origin).await?;
         let started = session::start(conn, user.id).await?;
@@ -107,32 +117,48 @@ pub async fn sign_in(
     .await
 }
 
-/// Counts a password attempt against the email and the client IP before the
-/// password is checked, so parallel guesses cannot slip past the limit;
-/// RATE_LIMITED once either is used up.
-async fn begin_attempt(
-    conn: &mut AsyncPgConnection,
-    email: &str,
-    ip: Option<&str>,
-) -> AppResult<()> {
-    SIGN_IN_PER_EMAIL.hit(conn, email).await?;
-    if let Some(ip) = ip {
-        SIGN_IN_PER_IP.hit(conn, ip).await?;
-    }
-    Ok(())
+/// The counters a password attempt on one email, from one client, runs against.
+struct AttemptKey<'a> {
+    email: &'a str,
+    /// The client's IP subject (its /64 for IPv6), when the IP is known.
+    ip: Option<String>,
 }
 
-/// A right password: only failures count, so the attempt is taken back.
-async fn attempt_succeeded(
-    conn: &mut AsyncPgConnection,
-    email: &str,
-    ip: Option<&str>,
-) -> AppResult<()> {
-    SIGN_IN_PER_EMAIL.reset(conn, email).await?;
-    if let Some(ip) = ip {
-        SIGN_IN_PER_IP.release(conn, ip).await?;
+impl<'a> AttemptKey<'a> {
+    fn new(email: &'a str, origin: &Origin) -> Self {
+        Self {
+            email,
+            ip: origin.ip.map(rate_limit::ip_subject),
+        }
     }
-    Ok(())
+
+    /// Counts the attempt before the password is checked, so parallel guesses
+    /// cannot slip past a limit. The IP is checked first, then the email from
+    /// that IP, then the email from anywhere: a guesser spends their own
+    /// address's budget long before the email's ceiling, so the owner, from
+    /// another address, can still sign in. RATE_LIMITED once any is used up.
+    async fn begin(&self, conn: &mut AsyncPgConnection) -> AppResult<()> {
+        if let Some(ip) = &self.ip {
+            SIGN_IN_PER_IP.hit(conn, ip).await?;
+            SIGN_IN_PER_EMAIL_AND_IP
+                .hit(conn, &rate_limit::email_and_ip_subject(self.email, ip))
+                .await?;
+        }
+        SIGN_IN_PER_EMAIL.hit(conn, self.email).await
+    }
+
+    /// A right password: only failures count, so the attempt is taken back,
+    /// and the failures of this email from this address are forgotten (the
+    /// owner proved themselves there). Failures from elsewhere stay counted.
+    async fn succeeded(&self, conn: &mut AsyncPgConnection) -> AppResult<()> {
+        if let Some(ip) = &self.ip {
+            SIGN_IN_PER_IP.release(conn, ip).await?;
+            SIGN_IN_PER_EMAIL_AND_IP
+                .reset(conn, &rate_limit::email_and_ip_subject(self.email, ip))
+                .await?;
+        }
+        SIGN_IN_PER_EMAIL.release(conn, self.email).await
+    }
 }
 
 /// Ends the actor's current session.
@@ -178,14 +204,14 @@ async fn check_password(
             "the password is incorrect".into(),
         ));
     }
-    let ip = origin.ip.map(|ip| ip.to_string());
+    let attempt_key = AttemptKey::new(&user.email, origin);
     {
         let mut conn = services.pool.get().await?;
-        begin_attempt(&mut conn, &user.email, ip.as_deref()).await?;
+        attempt_key.begin(&mut conn).await?;
     }
     if password::verify(attempt, Some(stored)).await? {
         let mut conn = services.pool.get().await?;
-        attempt_succeeded(&mut conn, &user.email, ip.as_deref()).await?;
+        attempt_key.succeeded(&mut conn).await?;
         return Ok(());
     }
     Err(AppError::Unauthenticated(

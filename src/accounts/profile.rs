@@ -155,6 +155,28 @@ fn image(patch: Patch<String>) -> AppResult<Option<Option<String>>> {
     Ok(checked)
 }
 
+/// A display name from a sign-in provider, held to `updateProfile`'s rules:
+/// control characters dropped, cut at the name's limit (on a character
+/// boundary), blank or unacceptable: none.
+pub fn provider_name(raw: Option<&str>) -> Option<String> {
+    let cleaned: String = raw?
+        .trim()
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(limits::NAME)
+        .collect();
+    text(Patch::Set(cleaned), "name", limits::NAME)
+        .ok()
+        .flatten()
+        .flatten()
+}
+
+/// A picture URL from a sign-in provider, kept only when `updateProfile`
+/// would accept it (an http(s) URL within the image's limit).
+pub fn provider_image(raw: Option<&str>) -> Option<String> {
+    image(Patch::Set(raw?.to_owned())).ok().flatten().flatten()
+}
+
 /// A list of short texts: trimmed, without blanks or duplicates; null clears it.
 /// The count is checked before any entry is read, and duplicates are found
 /// with a set, so the work is linear in the list.
@@ -242,6 +264,32 @@ mod tests {
             field_of(edit(|e| e.experience_level = Patch::Clear)),
             "experienceLevel"
         );
+    }
+
+    #[test]
+    fn provider_profiles_follow_the_same_rules() {
+        let long = "é".repeat(limits::NAME + 20);
+        let name = provider_name(Some(&long)).unwrap();
+        assert_eq!(
+            name.chars().count(),
+            limits::NAME,
+            "cut, on a char boundary"
+        );
+        assert_eq!(
+            provider_name(Some("  Ada\0 Lovelace\n ")).as_deref(),
+            Some("Ada Lovelace")
+        );
+        assert_eq!(provider_name(Some("   ")), None);
+        assert_eq!(provider_name(None), None);
+
+        assert_eq!(
+            provider_image(Some("https://example.com/a.png")).as_deref(),
+            Some("https://example.com/a.png")
+        );
+        assert_eq!(provider_image(Some("javascript:alert(1)")), None);
+        assert_eq!(provider_image(Some("data:image/png;base64,AAAA")), None);
+        let too_long = format!("https://example.com/{}", "a".repeat(limits::IMAGE));
+        assert_eq!(provider_image(Some(&too_long)), None);
     }
 
     #[test]

@@ -45,7 +45,8 @@ pub async fn request(services: &Services, origin: &Origin, email: &str) -> AppRe
 }
 
 /// Sets a new password from a reset token, ends every session of the user,
-/// and starts a new one. Reaching the email also proves the address.
+/// and starts a new one. Reaching the email also proves the address, and
+/// unlinks the identities linked before it was proven.
 pub async fn reset(
     services: &Services,
     origin: &Origin,
@@ -71,10 +72,9 @@ pub async fn reset(
             .ok_or_else(invalid)?;
         User::set_password(conn, user_id, &password_hash).await?;
         let before = User::find(conn, user_id).await?.ok_or_else(invalid)?;
-        if !before.verified {
-            // Identities linked before anyone proved the email may be someone else's.
-            Account::delete_all_for_user(conn, user_id).await?;
-        }
+        // Identities linked before anyone proved the email may be someone
+        // else's (whoever registered the address first); the owner just proved it.
+        Account::delete_linked_before_verification(conn, user_id).await?;
         let user = User::mark_verified(conn, &before.email)
             .await?
             .ok_or_else(invalid)?;

@@ -1,5 +1,6 @@
 //! Brute-force limits, counted in PostgreSQL so they hold across instances.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -18,18 +19,31 @@ pub struct Rule {
 
 const MINUTE: u64 = 60;
 
-/// Failed sign-ins per email address.
-pub const SIGN_IN_PER_EMAIL: Rule = Rule {
-    name: "sign_in_email",
-    limit: 10,
-    window: Duration::from_secs(15 * MINUTE),
-};
-/// Failed sign-ins per client IP.
+/// Failed sign-ins per client IP (an IPv6 client counts per /64), checked
+/// first: one address cannot spread guesses over many emails.
 pub const SIGN_IN_PER_IP: Rule = Rule {
     name: "sign_in_ip",
     limit: 50,
     window: Duration::from_secs(15 * MINUTE),
 };
+/// Failed sign-ins per email from one client IP: the limit a guesser meets,
+/// which leaves the owner, from their own address, free to sign in.
+pub const SIGN_IN_PER_EMAIL_AND_IP: Rule = Rule {
+    name: "sign_in_email_ip",
+    limit: 10,
+    window: Duration::from_secs(15 * MINUTE),
+};
+/// Failed sign-ins per email from anywhere: the ceiling that still stops a
+/// guesser spread over many addresses (each adds at most
+/// `SIGN_IN_PER_EMAIL_AND_IP.limit` to it).
+pub const SIGN_IN_PER_EMAIL: Rule = Rule {
+    name: "sign_in_email",
+    limit: 100,
+    window: Duration::from_secs(15 * MINUTE),
+};
+// The ceiling must leave room for the owner after a guesser's full per-address share.
+const _: () = assert!(SIGN_IN_PER_EMAIL.limit > SIGN_IN_PER_EMAIL_AND_IP.limit);
+
 /// Password reset requests per email address.
 pub const RESET_PER_EMAIL: Rule = Rule {
     name: "reset_email",
@@ -58,6 +72,26 @@ pub const EXPORT_PER_USER: Rule = Rule {
 
 /// The longest window of any rule (buckets older than this are garbage).
 pub const LONGEST_WINDOW: Duration = Duration::from_secs(60 * MINUTE);
+
+/// The subject an IP is counted under: an IPv4 address (IPv4-mapped IPv6
+/// included) as itself, an IPv6 address by its /64, the smallest network one
+/// subscriber usually gets (counting single IPv6 addresses would give each
+/// client 2^64 budgets).
+pub fn ip_subject(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match ipnet::Ipv6Net::new(v6, 64) {
+            Ok(net) => net.trunc().to_string(),
+            Err(_) => v6.to_string(),
+        },
+    }
+}
+
+/// The subject of a per-(email, IP) rule. An email's domain never holds `|`,
+/// so no two pairs share a subject.
+pub fn email_and_ip_subject(email: &str, ip_subject: &str) -> String {
+    format!("{email}|{ip_subject}")
+}
 
 impl Rule {
     fn key(&self, subject: &str) -> String {
@@ -95,5 +129,41 @@ impl Rule {
             limit: None,
             resets_at: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_window_covers_every_rule() {
+        for rule in [
+            SIGN_IN_PER_IP,
+            SIGN_IN_PER_EMAIL_AND_IP,
+            SIGN_IN_PER_EMAIL,
+            RESET_PER_EMAIL,
+            SIGN_UP_PER_IP,
+            VERIFICATION_PER_USER,
+        ] {
+            assert!(
+                rule.window <= LONGEST_WINDOW,
+                "{} outlives LONGEST_WINDOW",
+                rule.name
+            );
+        }
+    }
+
+    #[test]
+    fn ipv6_clients_count_per_64_and_ipv4_per_address() {
+        let subject = |raw: &str| ip_subject(raw.parse().unwrap());
+        assert_eq!(subject("203.0.113.7"), "203.0.113.7");
+        assert_eq!(subject("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(subject("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            subject("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_ne!(subject("2001:db8:1:3::1"), subject("2001:db8:1:2::1"));
     }
 }

@@ -34,21 +34,54 @@ impl StatementCounter {
     }
 }
 
-impl Instrumentation for StatementCounter {
+/// What every pooled connection reports its statements to: the counter, and
+/// the `growth_diary::sql` trace.
+#[derive(Debug, Clone)]
+struct SqlTrace {
+    counter: StatementCounter,
+    /// Log bind values too (LOG_SQL_BINDS; development and benchmarks only).
+    binds: bool,
+}
+
+/// What diesel's query `Display` puts between the SQL and its bind values.
+const BINDS_MARKER: &str = " -- binds: ";
+
+impl Instrumentation for SqlTrace {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
         if let InstrumentationEvent::StartQuery { query, .. } = event {
             // RUST_LOG=growth_diary::sql=trace prints every statement.
-            tracing::trace!(target: "growth_diary::sql", "{query}");
-            self.0.fetch_add(1, Ordering::Relaxed);
+            if tracing::enabled!(target: "growth_diary::sql", tracing::Level::TRACE) {
+                let rendered = query.to_string();
+                let sql = if self.binds {
+                    rendered.as_str()
+                } else {
+                    statement_only(&rendered)
+                };
+                tracing::trace!(target: "growth_diary::sql", "{sql}");
+            }
+            self.counter.0.fetch_add(1, Ordering::Relaxed);
             crate::db::statement_budget::charge();
         }
     }
 }
 
+/// The SQL of a rendered query, without its bind values: they carry
+/// password hashes, token digests, PKCE verifiers and whole emails with
+/// their links. The SQL is this program's own text and comes first, so the
+/// first marker is where the binds begin, whatever they contain.
+fn statement_only(rendered: &str) -> &str {
+    rendered
+        .find(BINDS_MARKER)
+        .map_or(rendered, |at| &rendered[..at])
+}
+
 /// Builds the pool. Connections are opened lazily, each with its
 /// `statement_timeout` set and counted by `counter`.
 pub fn build(config: &DatabaseConfig, counter: &StatementCounter) -> Result<DbPool, BuildError> {
-    let counter = counter.clone();
+    let trace = SqlTrace {
+        counter: counter.clone(),
+        binds: config.log_sql_binds,
+    };
     let url = config.database_url.clone();
     let connect_timeout = config.connect_timeout();
     let set_timeout = format!(
@@ -62,7 +95,7 @@ pub fn build(config: &DatabaseConfig, counter: &StatementCounter) -> Result<DbPo
     manager_config.custom_setup = Box::new(move |_| {
         let url = url.clone();
         let set_timeout = set_timeout.clone();
-        let counter = counter.clone();
+        let trace = trace.clone();
         async move {
             let mut conn = connect::establish(&url, connect_timeout)
                 .await
@@ -71,7 +104,7 @@ pub fn build(config: &DatabaseConfig, counter: &StatementCounter) -> Result<DbPo
                 .execute(&mut conn)
                 .await
                 .map_err(ConnectionError::CouldntSetupConfiguration)?;
-            conn.set_instrumentation(counter);
+            conn.set_instrumentation(trace);
             Ok(conn)
         }
         .boxed()
@@ -109,4 +142,26 @@ pub async fn ping(pool: &DbPool) -> Result<(), PingError> {
     tokio::time::timeout(limit, attempt)
         .await
         .map_err(|_| PingError::Timeout(limit))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trace_keeps_the_sql_and_drops_the_binds() {
+        use diesel::sql_types::Text;
+        let query = diesel::sql_query("INSERT INTO email_outbox (text_body) VALUES ($1)")
+            .bind::<Text, _>("reset: https://app/reset-password?token=SECRET -- binds: x");
+        let rendered = diesel::debug_query::<diesel::pg::Pg, _>(&query).to_string();
+        assert!(
+            rendered.contains("SECRET"),
+            "diesel renders the binds: {rendered}"
+        );
+        assert_eq!(
+            statement_only(&rendered),
+            "INSERT INTO email_outbox (text_body) VALUES ($1)"
+        );
+        assert_eq!(statement_only("BEGIN"), "BEGIN");
+    }
 }

@@ -70,8 +70,9 @@ impl From<ProfileInput> for ProfileEdit {
     }
 }
 
-/// Sets the session cookie and returns the payload.
+/// Sets the session cookie and returns the payload, whose user is the viewer.
 fn signed_in(ctx: &Context<'_>, signed_in: SignedIn) -> AuthPayload {
+    context::session_started(ctx, signed_in.user.id);
     let cookies = &context::services(ctx).cookies;
     ctx.append_http_header(
         SET_COOKIE,

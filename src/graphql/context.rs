@@ -32,6 +32,37 @@ impl Viewer {
     }
 }
 
+/// The users who got a session during this request (`signUp`, `signIn`,
+/// `resetPassword`). The session's token is in the same response, so its user
+/// is the viewer of the payload and sees what only the viewer sees. Put into
+/// each request's data (one per operation of a batch).
+#[derive(Debug, Default)]
+pub struct SessionsStarted(std::sync::Mutex<Vec<Uuid>>);
+
+/// Records that `user_id` got a session in this request.
+pub fn session_started(ctx: &Context<'_>, user_id: Uuid) {
+    if let Some(started) = ctx.data_opt::<SessionsStarted>() {
+        started
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(user_id);
+    }
+}
+
+/// Whether `user_id` is the viewer: the request's signed-in user, or a user
+/// who got a session in this request.
+pub fn is_viewer(ctx: &Context<'_>, user_id: Uuid) -> bool {
+    viewer(ctx).user_id == Some(user_id)
+        || ctx.data_opt::<SessionsStarted>().is_some_and(|started| {
+            started
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(&user_id)
+        })
+}
+
 /// The server's services.
 pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
     ctx.data::<Services>()

@@ -12,7 +12,7 @@ use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::graphql::account::LinkedAccount;
 use crate::graphql::connection::PageRequest;
-use crate::graphql::context::{self, Viewer};
+use crate::graphql::context;
 use crate::graphql::{ids, limits};
 
 /// Queries about users.
@@ -54,8 +54,7 @@ impl User {
 
     /// The viewer's own email; null when the viewer is anyone else
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        let Viewer { user_id, .. } = context::viewer(ctx);
-        (user_id == Some(self.id)).then_some(self.email.as_str())
+        context::is_viewer(ctx, self.id).then_some(self.email.as_str())
     }
 
     async fn verified(&self) -> bool {
@@ -111,22 +110,25 @@ impl User {
         after: Option<String>,
     ) -> AppResult<Connection<String, Post>> {
         let page = PageRequest::parse(first, after.as_deref())?;
-        let own = context::viewer(ctx).user_id == Some(self.id);
-        let rows = match page.after {
+        let own = context::is_viewer(ctx, self.id);
+        // The batched first pages show drafts by the request's own viewer; a
+        // user who signed in during this request reads theirs directly.
+        let batched =
+            page.after.is_none() && own == (context::viewer(ctx).user_id == Some(self.id));
+        let rows = if batched {
             // First pages of many users come from one batched statement.
-            None => context::loaders(ctx)
+            context::loaders(ctx)
                 .first_posts
                 .load_one((self.id, page.fetch()))
                 .await?
-                .unwrap_or_default(),
-            Some(after) => {
-                let mut conn = context::conn(ctx).await?;
-                let scope = PostScope::Author {
-                    author_id: self.id,
-                    with_drafts: own,
-                };
-                Post::page(&mut conn, scope, Some(after), page.fetch()).await?
-            }
+                .unwrap_or_default()
+        } else {
+            let mut conn = context::conn(ctx).await?;
+            let scope = PostScope::Author {
+                author_id: self.id,
+                with_drafts: own,
+            };
+            Post::page(&mut conn, scope, page.after, page.fetch()).await?
         };
         crate::graphql::post::connection(ctx, &page, rows).await
     }
@@ -182,9 +184,11 @@ impl User {
 impl User {
     /// FORBIDDEN unless the viewer is this user (UNAUTHENTICATED when anonymous).
     fn check_owner(&self, ctx: &Context<'_>) -> AppResult<()> {
+        if context::is_viewer(ctx, self.id) {
+            return Ok(());
+        }
         match context::viewer(ctx).user_id {
             None => Err(AppError::unauthenticated()),
-            Some(viewer) if viewer == self.id => Ok(()),
             Some(_) => Err(AppError::forbidden()),
         }
     }

@@ -104,10 +104,15 @@ async fn run(state: &AppState, batch: BatchRequest, auth: &RequestAuth) -> Batch
         auth.viewer.user_id,
         &budget,
     ));
-    let batch = batch
+    let mut batch = batch
         .data(auth.viewer)
         .data(auth.origin.clone())
         .data(loaders);
+    for request in batch.iter_mut() {
+        request
+            .data
+            .insert(crate::graphql::context::SessionsStarted::default());
+    }
     budget.scope(execute(&state.schema, batch)).await
 }
 

@@ -26,7 +26,10 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/verify-email", get(pages::verify_email))
+        .route(
+            "/verify-email",
+            get(pages::verify_email_form).post(pages::verify_email_submit),
+        )
         .route("/reset-password", get(pages::reset_form).post(pages::reset_submit))
         .route("/auth/{provider}/login", get(oauth::login))
         .route("/auth/{provider}/callback", get(oauth::callback))

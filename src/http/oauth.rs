@@ -117,6 +117,7 @@ fn failure(err: &OAuthError, state: &AppState) -> Response {
         OAuthError::Unreachable => StatusCode::BAD_GATEWAY,
         OAuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         OAuthError::EmailTaken => StatusCode::CONFLICT,
+        OAuthError::LinkNeedsVerifiedEmail => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
     };
     let app = text(state.services.config.app_url().as_str()).into_owned();

@@ -1,6 +1,8 @@
 //! Small HTML pages behind the email links, so they work without an SPA:
-//! `/verify-email?token=` and `/reset-password?token=` (a form that posts the
-//! new password). Tokens sit in these URLs, so the pages send
+//! `/verify-email?token=` (a button that posts the token) and
+//! `/reset-password?token=` (a form that posts the new password). Fetching a
+//! link changes nothing: mail scanners fetch links, so only a post from the
+//! page itself spends a token. Tokens sit in these URLs, so the pages send
 //! `Referrer-Policy: no-referrer` and are never cached or framed.
 
 use std::net::SocketAddr;
@@ -35,15 +37,38 @@ pub struct ResetForm {
     confirm: String,
 }
 
-/// GET /verify-email: verifies the address right away.
-pub async fn verify_email(
+/// GET /verify-email: a page whose button posts the token. The GET itself
+/// neither verifies nor spends it.
+pub async fn verify_email_form(Query(query): Query<TokenQuery>) -> Response {
+    if query.token.is_empty() {
+        return page(
+            StatusCode::BAD_REQUEST,
+            "Confirm your email address",
+            "<p>This link has no token. Request a new verification email.</p>",
+        );
+    }
+    let body = format!(
+        "<form method=\"post\" action=\"/verify-email\">\
+         <input type=\"hidden\" name=\"token\" value=\"{}\">\
+         <p>Confirm that this email address is yours.</p>\
+         <p><button type=\"submit\">Confirm my email</button></p></form>",
+        attr(&query.token)
+    );
+    page(StatusCode::OK, "Confirm your email address", &body)
+}
+
+/// POST /verify-email: verifies the address (from this site's own page only).
+pub async fn verify_email_submit(
     State(state): State<AppState>,
     peer: ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    Query(query): Query<TokenQuery>,
+    Form(input): Form<TokenQuery>,
 ) -> Response {
+    if let Some(refused) = refuse_cross_site(&headers, &state.services.config.public_url) {
+        return refused;
+    }
     let origin = client::origin(&headers, Some(peer.0), state.services.config.trust_proxy);
-    match accounts::verification::verify(&state.services, &origin, &query.token).await {
+    match accounts::verification::verify(&state.services, &origin, &input.token).await {
         Ok(_) => page(
             StatusCode::OK,
             "Email verified",
@@ -76,14 +101,10 @@ pub async fn reset_submit(
     headers: HeaderMap,
     Form(input): Form<ResetForm>,
 ) -> Response {
-    if !same_origin(&headers, &state.services.config.public_url) {
-        // Another site posting a token of its own would sign this browser in as
-        // someone else (login CSRF).
-        return page(
-            StatusCode::FORBIDDEN,
-            "Request refused",
-            "<p>This form can only be sent from this site.</p>",
-        );
+    // Another site posting a token of its own would sign this browser in as
+    // someone else (login CSRF).
+    if let Some(refused) = refuse_cross_site(&headers, &state.services.config.public_url) {
+        return refused;
     }
     if input.password != input.confirm {
         return page(
@@ -120,6 +141,18 @@ pub async fn reset_submit(
             "This reset link is invalid, used or expired. Request a new one.",
         ),
     }
+}
+
+/// The refusal of a form post that another site's page sent, or None when
+/// it came from this server's own pages.
+fn refuse_cross_site(headers: &HeaderMap, public_url: &url::Url) -> Option<Response> {
+    (!same_origin(headers, public_url)).then(|| {
+        page(
+            StatusCode::FORBIDDEN,
+            "Request refused",
+            "<p>This form can only be sent from this site.</p>",
+        )
+    })
 }
 
 /// Whether a browser sent the request from this server's own pages. Browsers

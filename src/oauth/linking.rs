@@ -1,6 +1,8 @@
 //! Which user an identity signs into, as Auth.js keeps accounts:
 //! - a known identity signs into its user;
-//! - a signed-in user who completes a sign-in links the new identity to themselves;
+//! - a signed-in user who completes a sign-in links the new identity to
+//!   themselves, but only once their email is verified (otherwise whoever
+//!   registered someone else's address could attach their own way in);
 //! - a new identity whose email the provider verified links to the user with
 //!   that email (if that user never verified it, its password, sessions and
 //!   other identities are removed first: they belong to whoever claimed it);
@@ -10,6 +12,7 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
+use crate::accounts::profile;
 use crate::auth::email_address;
 use crate::db::models::account::{Account, AccountTokens};
 use crate::db::models::audit_event::AuditKind;
@@ -45,6 +48,9 @@ pub async fn link(
             let user = User::find(conn, user_id)
                 .await?
                 .ok_or(OAuthError::Internal)?;
+            if !user.verified {
+                return Err(OAuthError::LinkNeedsVerifiedEmail);
+            }
             Account::insert(
                 conn,
                 user.id,
@@ -89,15 +95,17 @@ pub async fn link(
                 outcome: AuditKind::OAuthLinked,
             });
         }
-        let now = chrono::Utc::now();
-        let user = NewUser {
+        // The provider's profile passes the rules `updateProfile` applies.
+        let name = profile::provider_name(identity.name.as_deref());
+        let image = profile::provider_image(identity.image.as_deref());
+        let mut user = NewUser {
             id: Uuid::now_v7(),
             email: &email,
-            name: identity.name.as_deref(),
+            name: name.as_deref(),
             password_hash: None,
-            verified: identity.email_verified,
-            email_verified: identity.email_verified.then_some(now),
-            image: identity.image.as_deref(),
+            verified: false,
+            email_verified: None,
+            image: image.as_deref(),
         }
         .insert(conn)
         .await?;
@@ -109,6 +117,15 @@ pub async fn link(
             tokens,
         )
         .await?;
+        if identity.email_verified {
+            // Verified by the database clock, in this transaction: the same
+            // instant as the account's `created_at`, so a later password
+            // reset never takes this identity for one linked before the
+            // address was proven.
+            user = User::mark_verified(conn, &email)
+                .await?
+                .ok_or(OAuthError::Internal)?;
+        }
         Ok(Linked {
             user,
             outcome: AuditKind::OAuthSignUp,

@@ -41,6 +41,10 @@ pub enum OAuthError {
         "An account with this email already exists, and the provider has not verified that the email is yours. Sign in with your password instead."
     )]
     EmailTaken,
+    #[error(
+        "Confirm your email address first (open the link we emailed you), then link another sign-in to your account."
+    )]
+    LinkNeedsVerifiedEmail,
     #[error("Something went wrong. Please try again later.")]
     Internal,
 }

@@ -1,5 +1,5 @@
 //! OpenID Connect: discovery, and ID token verification (signature from the
-//! JWKS, issuer, audience, expiry, nonce). Discovery and keys are cached per
+//! JWKS, issuer, audience, authorized party, expiry, not-before, nonce). Discovery and keys are cached per
 //! instance; keys are fetched again when a token names an unknown key id.
 
 use jsonwebtoken::jwk::JwkSet;
@@ -38,6 +38,8 @@ struct Claims {
     name: Option<String>,
     picture: Option<String>,
     nonce: Option<String>,
+    /// The client the token was issued to (OpenID Connect Core 3.1.3.7).
+    azp: Option<String>,
 }
 
 fn unreachable(err: impl std::fmt::Display) -> OAuthError {
@@ -142,12 +144,20 @@ impl OidcMetadata {
         validation.set_audience(&[client_id]);
         validation.set_issuer(&[discovery.issuer.as_str()]);
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        // A token not valid yet is refused, with the same leeway as expiry.
+        validation.validate_nbf = true;
         let claims = jsonwebtoken::decode::<Claims>(id_token, &key, &validation)
             .map_err(|err| {
                 tracing::warn!(error = %err, "an ID token failed verification");
                 OAuthError::Verification
             })?
             .claims;
+        // A token whose audience includes us but that was issued to another
+        // client is that client's token, not a sign-in to this server.
+        if claims.azp.as_deref().is_some_and(|azp| azp != client_id) {
+            tracing::warn!("an ID token was issued to another client (azp)");
+            return Err(OAuthError::Verification);
+        }
         if claims.nonce.as_deref() != Some(nonce) {
             tracing::warn!("an ID token carried the wrong nonce");
             return Err(OAuthError::Verification);

@@ -95,18 +95,26 @@ async fn the_verification_link_works_as_a_page() {
         .iter()
         .map(|e| token_from(e, "verify-email"))
         .collect::<Vec<_>>();
-    let page = server
-        .client
-        .get(server.url(&format!("/verify-email?token={}", newest[1])))
-        .send()
-        .await
-        .unwrap();
-    let old_page = server
-        .client
-        .get(server.url(&format!("/verify-email?token={}", newest[0])))
-        .send()
-        .await
-        .unwrap();
+    // The link opens a page whose button posts the token (a GET spends nothing).
+    for token in &newest {
+        let page = server
+            .client
+            .get(server.url(&format!("/verify-email?token={token}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        assert_eq!(page.headers()["referrer-policy"], "no-referrer");
+    }
+    let post = |token: String| {
+        server
+            .client
+            .post(server.url("/verify-email"))
+            .form(&[("token", token)])
+            .send()
+    };
+    let page = post(newest[1].clone()).await.unwrap();
+    let old_page = post(newest[0].clone()).await.unwrap();
     let (ok, stale) = if page.status() == StatusCode::OK {
         (page, old_page)
     } else {

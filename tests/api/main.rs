@@ -2,9 +2,13 @@
 
 mod harness;
 
+mod account_takeover;
 mod accounts;
+mod auth_payloads;
+mod brute_force;
 mod hostile_input;
 mod http_basics;
+mod logs;
 mod migrations;
 mod oauth;
 mod schema;

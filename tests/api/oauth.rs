@@ -2,97 +2,20 @@
 //! browser flow, account reuse and linking, and every way it must fail.
 
 use reqwest::StatusCode;
-use reqwest::header::LOCATION;
 use serde_json::{Value, json};
 
-use crate::harness::oauth::OAuthProvider;
+use crate::harness::oauth::{
+    OAuthProvider, PROVIDER, authorize, browser, location, me, sign_in, use_provider,
+};
 use crate::harness::server::{error_code, sign_up};
 use crate::harness::{TestDb, TestServer};
-
-const PROVIDER: &str = "mock";
 
 async fn server_for(provider: &OAuthProvider, key: Option<&'static str>) -> TestServer {
     let issuer = provider.issuer.clone();
     TestServer::start_with(TestDb::new().await, move |config| {
-        config.oauth.oauth_oidc_issuer = Some(issuer.parse().unwrap());
-        config.oauth.oauth_oidc_client_id = Some("growth-diary".into());
-        config.oauth.oauth_oidc_client_secret = Some("test-secret".into());
-        config.oauth.oauth_oidc_name = PROVIDER.into();
-        config.oauth.encryption_key =
-            key.map(|k| growth_diary::config::EncryptionKey(k.as_bytes().try_into().unwrap()));
+        use_provider(config, &issuer, key);
     })
     .await
-}
-
-/// A browser: keeps cookies, follows no redirect by itself.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap()
-}
-
-fn location(response: &reqwest::Response) -> String {
-    response
-        .headers()
-        .get(LOCATION)
-        .map(|v| v.to_str().unwrap().to_string())
-        .unwrap_or_default()
-}
-
-/// Starts a sign-in and lets the provider answer; returns the callback URL it sends the browser to.
-async fn authorize(
-    server: &TestServer,
-    browser: &reqwest::Client,
-    redirect_to: Option<&str>,
-) -> String {
-    let mut login = server.url(&format!("/auth/{PROVIDER}/login"));
-    if let Some(target) = redirect_to {
-        login = format!(
-            "{login}?redirect_to={}",
-            url::form_urlencoded::byte_serialize(target.as_bytes()).collect::<String>()
-        );
-    }
-    let started = browser.get(login).send().await.unwrap();
-    assert_eq!(started.status(), StatusCode::FOUND);
-    let to_provider = location(&started);
-    assert!(
-        to_provider.contains("code_challenge_method=S256")
-            && to_provider.contains("nonce=")
-            && to_provider.contains("state="),
-        "{to_provider}"
-    );
-    let answered = browser.get(&to_provider).send().await.unwrap();
-    assert_eq!(
-        answered.status(),
-        StatusCode::FOUND,
-        "the provider redirects back"
-    );
-    location(&answered)
-}
-
-/// The whole flow; returns the final response of the callback.
-async fn sign_in(
-    server: &TestServer,
-    browser: &reqwest::Client,
-    redirect_to: Option<&str>,
-) -> reqwest::Response {
-    let callback = authorize(server, browser, redirect_to).await;
-    browser.get(callback).send().await.unwrap()
-}
-
-async fn me(server: &TestServer, browser: &reqwest::Client) -> Value {
-    let body: Value = browser
-        .post(server.url("/graphql"))
-        .json(&json!({ "query": "{ me { id email verified linkedAccounts { provider providerAccountId } } }" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    body["data"]["me"].clone()
 }
 
 async fn count(server: &TestServer, sql: &str) -> i64 {
@@ -530,5 +453,110 @@ async fn a_verified_sign_in_takes_an_unproven_account_back_from_whoever_claimed_
         error_code(&squatter_sign_in),
         Some("UNAUTHENTICATED"),
         "the squatter's password is gone"
+    );
+}
+
+/// `base` with `extra`'s fields added or replaced.
+fn claims(base: &Value, extra: Value) -> Value {
+    let mut merged = base.clone();
+    for (key, value) in extra.as_object().unwrap() {
+        merged[key] = value.clone();
+    }
+    merged
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn id_tokens_for_another_client_or_not_yet_valid_are_refused() {
+    let now = chrono::Utc::now().timestamp();
+    let base = json!({ "sub": "oidc-azp", "email": "azp@example.com", "email_verified": true });
+    let mut provider = OAuthProvider::start(claims(&base, json!({ "azp": "another-client" })));
+    let server = server_for(&provider, None).await;
+
+    let browser = browser();
+    let other_client = sign_in(&server, &browser, None).await;
+    assert_eq!(other_client.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        other_client
+            .text()
+            .await
+            .unwrap()
+            .contains("could not be verified")
+    );
+
+    // Valid an hour from now: beyond the 60 s leeway that expiry has too.
+    provider.set_claims(claims(&base, json!({ "nbf": now + 3600 })));
+    let early = sign_in(&server, &browser, None).await;
+    assert_eq!(early.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(me(&server, &browser).await, Value::Null, "no session");
+    assert_eq!(count(&server, "SELECT count(*) FROM users").await, 0);
+
+    provider.set_claims(claims(
+        &base,
+        json!({ "azp": "growth-diary", "nbf": now - 5 }),
+    ));
+    let good = sign_in(&server, &browser, None).await;
+    assert_eq!(
+        good.status(),
+        StatusCode::FOUND,
+        "our own azp and a past nbf pass"
+    );
+    assert_eq!(me(&server, &browser).await["email"], "azp@example.com");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_names_and_pictures_follow_the_profile_rules() {
+    let long_name = format!("  {}\u{0}tail", "é".repeat(150));
+    let mut provider = OAuthProvider::start(json!({
+        "sub": "oidc-long", "email": "long@example.com", "email_verified": true,
+        "name": long_name, "picture": "javascript:alert(document.cookie)"
+    }));
+    let server = server_for(&provider, None).await;
+    let done = sign_in(&server, &browser(), None).await;
+    assert_eq!(
+        done.status(),
+        StatusCode::FOUND,
+        "{}",
+        done.text().await.unwrap_or_default()
+    );
+    provider.set_claims(json!({
+        "sub": "oidc-fine", "email": "fine@example.com", "email_verified": true,
+        "name": "Grace Hopper", "picture": "https://example.com/grace.png"
+    }));
+    assert_eq!(
+        sign_in(&server, &browser(), None).await.status(),
+        StatusCode::FOUND
+    );
+    provider.set_claims(json!({
+        "sub": "oidc-huge-picture", "email": "huge@example.com", "email_verified": true,
+        "picture": format!("https://example.com/{}", "p".repeat(3000))
+    }));
+    assert_eq!(
+        sign_in(&server, &browser(), None).await.status(),
+        StatusCode::FOUND
+    );
+
+    let rows = server
+        .db
+        .client()
+        .await
+        .query("SELECT email, name, image FROM users ORDER BY email", &[])
+        .await
+        .unwrap();
+    let profiles: Vec<(String, Option<String>, Option<String>)> = rows
+        .iter()
+        .map(|row| (row.get(0), row.get(1), row.get(2)))
+        .collect();
+    assert_eq!(
+        profiles,
+        vec![
+            (
+                "fine@example.com".to_string(),
+                Some("Grace Hopper".to_string()),
+                Some("https://example.com/grace.png".to_string())
+            ),
+            ("huge@example.com".to_string(), None, None),
+            ("long@example.com".to_string(), Some("é".repeat(100)), None),
+        ],
+        "too long: cut at 100 characters; not http(s) or too long: dropped"
     );
 }

@@ -105,6 +105,22 @@ impl Account {
             .await
     }
 
+    /// Unlinks the identities linked before the user's email was verified (all
+    /// of them when it never was); returns how many went.
+    pub async fn delete_linked_before_verification(
+        conn: &mut AsyncPgConnection,
+        user_id: Uuid,
+    ) -> QueryResult<usize> {
+        diesel::sql_query(
+            "DELETE FROM accounts a USING users u
+             WHERE a.user_id = $1 AND u.id = a.user_id
+               AND (NOT u.verified OR u.email_verified IS NULL OR a.created_at < u.email_verified)",
+        )
+        .bind::<diesel::sql_types::Uuid, _>(user_id)
+        .execute(conn)
+        .await
+    }
+
     /// Unlinks a provider from a user; returns how many identities went.
     pub async fn delete_for(
         conn: &mut AsyncPgConnection,
