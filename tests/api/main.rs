@@ -3,6 +3,7 @@
 mod harness;
 
 mod accounts;
+mod conformance;
 mod http_basics;
 mod migrations;
 mod oauth;
