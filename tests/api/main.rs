@@ -4,6 +4,7 @@ mod harness;
 
 mod accounts;
 mod conformance;
+mod fuzz;
 mod http_basics;
 mod migrations;
 mod oauth;
