@@ -19,8 +19,8 @@ use async_graphql::{
     BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Request, Response, ServerError,
 };
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse};
 use futures_util::FutureExt;
 
@@ -28,12 +28,13 @@ use crate::app::AppState;
 use crate::db::statement_budget::StatementBudget;
 use crate::error::{AppError, INTERNAL_MESSAGE, codes};
 use crate::graphql::admission;
-use crate::graphql::limits::{MAX_BATCH, MAX_STATEMENTS};
+use crate::graphql::limits::MAX_STATEMENTS;
 use crate::graphql::loaders::Loaders;
 use crate::http::auth::{self, RequestAuth};
+use crate::http::graphql_request;
+use crate::http::graphql_response::{ResponseMedia, accepts, coded_error};
 
 const JSON: &str = "application/json";
-const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
 /// Headers a browser may only send cross-site after a CORS preflight; any of
 /// them makes a non-JSON POST acceptable (Apollo's CSRF prevention uses the same rule).
@@ -54,8 +55,6 @@ pub async fn post(
     body: Bytes,
 ) -> axum::response::Response {
     let media = ResponseMedia::negotiate(&headers);
-    let mut body = Vec::from(body);
-    admission::mask_lone_surrogates(&mut body);
     if !is_json(&headers)
         && !PREFLIGHT_HEADERS
             .iter()
@@ -72,23 +71,12 @@ pub async fn post(
             "requests must be sent as application/json",
         );
     }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
+    let mut body = Vec::from(body);
+    admission::mask_lone_surrogates(&mut body);
+    let batch = match graphql_request::from_body(&body) {
         Ok(batch) => batch,
-        Err(err) => {
-            return media.error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid request body: {err}"),
-            );
-        }
+        Err(err) => return media.error(StatusCode::BAD_REQUEST, &err.to_string()),
     };
-    if let BatchRequest::Batch(requests) = &batch
-        && requests.len() > MAX_BATCH
-    {
-        return media.error(
-            StatusCode::BAD_REQUEST,
-            &format!("a batch may hold at most {MAX_BATCH} operations"),
-        );
-    }
     let auth = match auth::authenticate(&state.services, &headers, Some(peer.0)).await {
         Ok(auth) => auth,
         Err(err) => return media.app_error(err),
@@ -121,18 +109,15 @@ pub async fn get(
     State(state): State<AppState>,
     peer: Peer,
     headers: HeaderMap,
-    RawQuery(query): RawQuery,
+    uri: Uri,
 ) -> axum::response::Response {
-    let query = query.unwrap_or_default();
-    if query.is_empty() && accepts(&headers, "text/html") {
+    if uri.query().unwrap_or_default().is_empty() && accepts(&headers, "text/html") {
         return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
     }
     let media = ResponseMedia::negotiate(&headers);
-    let request = match async_graphql::http::parse_query_string(&query) {
+    let request = match graphql_request::from_uri(&uri) {
         Ok(request) => request,
-        Err(err) => {
-            return media.error(StatusCode::BAD_REQUEST, &format!("invalid request: {err}"));
-        }
+        Err(err) => return media.error(StatusCode::BAD_REQUEST, &err.to_string()),
     };
     if !is_query_operation(&request.query, request.operation_name.as_deref()) {
         let mut response = media.error(
@@ -219,14 +204,6 @@ fn internal_error() -> ServerError {
     coded_error(INTERNAL_MESSAGE, codes::INTERNAL_SERVER_ERROR)
 }
 
-fn coded_error(message: &str, code: &str) -> ServerError {
-    let mut err = ServerError::new(message, None);
-    let mut extensions = ErrorExtensionValues::default();
-    extensions.set("code", code);
-    err.extensions = Some(extensions);
-    err
-}
-
 /// True unless the document's selected operation is a mutation or subscription.
 /// A document that does not parse counts as a query: execution reports the error.
 fn is_query_operation(query: &str, operation_name: Option<&str>) -> bool {
@@ -259,118 +236,10 @@ fn is_json(headers: &HeaderMap) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case(JSON))
 }
 
-fn accepts(headers: &HeaderMap, media: &str) -> bool {
-    headers
-        .get_all(header::ACCEPT)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(','))
-        .any(|item| {
-            item.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
-        })
-}
-
-/// The media type of the response, from the request's `Accept`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ResponseMedia {
-    /// `application/json`: every GraphQL result is a 200.
-    Json,
-    /// `application/graphql-response+json`: request errors are 4xx.
-    GraphQlResponse,
-}
-
-impl ResponseMedia {
-    fn negotiate(headers: &HeaderMap) -> Self {
-        if accepts(headers, GRAPHQL_RESPONSE_JSON) {
-            Self::GraphQlResponse
-        } else {
-            Self::Json
-        }
-    }
-
-    fn content_type(self) -> HeaderValue {
-        match self {
-            Self::Json => HeaderValue::from_static("application/json; charset=utf-8"),
-            Self::GraphQlResponse => {
-                HeaderValue::from_static("application/graphql-response+json; charset=utf-8")
-            }
-        }
-    }
-
-    fn respond(self, response: BatchResponse) -> axum::response::Response {
-        let status = match &response {
-            BatchResponse::Single(single) if is_internal_only(single) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-            BatchResponse::Single(single)
-                if self == Self::GraphQlResponse
-                    && single.data == async_graphql::Value::Null
-                    && single.is_err() =>
-            {
-                StatusCode::BAD_REQUEST
-            }
-            _ => StatusCode::OK,
-        };
-        let mut http = self.json(status, &response);
-        for (name, value) in response.http_headers_iter() {
-            http.headers_mut().append(name, value);
-        }
-        http
-    }
-
-    /// A failure before execution (e.g. the session lookup), as a coded error.
-    fn app_error(self, err: AppError) -> axum::response::Response {
-        let status = match err {
-            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
-            _ => StatusCode::BAD_REQUEST,
-        };
-        let response = Response::from_errors(vec![coded_error(err.message(), err.code())]);
-        self.json(status, &response)
-    }
-
-    fn error(self, status: StatusCode, message: &str) -> axum::response::Response {
-        let code = match status {
-            StatusCode::INTERNAL_SERVER_ERROR => codes::INTERNAL_SERVER_ERROR,
-            _ => codes::BAD_USER_INPUT,
-        };
-        let response = Response::from_errors(vec![coded_error(message, code)]);
-        self.json(status, &response)
-    }
-
-    fn json(self, status: StatusCode, body: &impl serde::Serialize) -> axum::response::Response {
-        match serde_json::to_vec(body) {
-            Ok(bytes) => {
-                (status, [(header::CONTENT_TYPE, self.content_type())], bytes).into_response()
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "cannot serialize a GraphQL response");
-                StatusCode::INTERNAL_SERVER_ERROR.into_response()
-            }
-        }
-    }
-}
-
-/// A response that failed as a whole for an internal reason (e.g. a panic).
-fn is_internal_only(response: &Response) -> bool {
-    response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
-        && response.errors.iter().all(|err| {
-            err.path.is_empty()
-                && err
-                    .extensions
-                    .as_ref()
-                    .and_then(|ext| ext.get("code"))
-                    .is_some_and(|code| {
-                        *code == async_graphql::Value::from(codes::INTERNAL_SERVER_ERROR)
-                    })
-        })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::graphql_response::is_internal_only;
     use async_graphql::{EmptyMutation, EmptySubscription, Object, Schema};
 
     struct Panicky;
@@ -437,13 +306,5 @@ mod tests {
         assert!(is_json(&headers));
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         assert!(!is_json(&headers));
-        headers.insert(
-            header::ACCEPT,
-            HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"),
-        );
-        assert_eq!(
-            ResponseMedia::negotiate(&headers),
-            ResponseMedia::GraphQlResponse
-        );
     }
 }

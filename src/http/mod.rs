@@ -2,6 +2,8 @@
 
 pub mod auth;
 pub mod graphql;
+pub mod graphql_request;
+pub mod graphql_response;
 pub mod health;
 pub mod oauth;
 pub mod pages;

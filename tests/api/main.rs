@@ -7,6 +7,8 @@ mod accounts;
 mod auth_payloads;
 mod brute_force;
 mod hostile_input;
+mod conformance;
+mod fuzz;
 mod http_basics;
 mod logs;
 mod migrations;

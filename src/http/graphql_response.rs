@@ -1,0 +1,247 @@
+//! Writing GraphQL responses over HTTP: the media type the client asked for,
+//! the status code the GraphQL-over-HTTP spec gives each outcome, and no
+//! `data` entry when execution never began.
+//!
+//! A request error (the body or URL is malformed, the document does not parse
+//! or validate, a variable does not coerce, a limit refuses it) is raised
+//! before execution, so the response has no `data` (GraphQL spec, "Response
+//! Format") and, in `application/graphql-response+json`, status 400. Once
+//! execution began, `data` is present, even `null` after a field error reached
+//! the root, and the status is 200: such a response is a partial result, not
+//! a request error.
+
+use async_graphql::{BatchResponse, ErrorExtensionValues, Response, ServerError, Value};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+
+use crate::error::{AppError, codes};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// True when the request's `Accept` lists `media` (parameters and q-values aside).
+pub fn accepts(headers: &HeaderMap, media: &str) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            item.split(';')
+                .next()
+                .is_some_and(|m| m.trim().eq_ignore_ascii_case(media))
+        })
+}
+
+/// An error with `extensions.code` set.
+pub fn coded_error(message: &str, code: &str) -> ServerError {
+    let mut err = ServerError::new(message, None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", code);
+    err.extensions = Some(extensions);
+    err
+}
+
+/// The media type of the response, from the request's `Accept`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMedia {
+    /// `application/json`: every GraphQL result is a 200.
+    Json,
+    /// `application/graphql-response+json`: request errors are 4xx.
+    GraphQlResponse,
+}
+
+impl ResponseMedia {
+    /// The media type a request asked for; `application/json` unless it
+    /// lists `application/graphql-response+json`.
+    pub fn negotiate(headers: &HeaderMap) -> Self {
+        if accepts(headers, GRAPHQL_RESPONSE_JSON) {
+            Self::GraphQlResponse
+        } else {
+            Self::Json
+        }
+    }
+
+    fn content_type(self) -> HeaderValue {
+        match self {
+            Self::Json => HeaderValue::from_static("application/json; charset=utf-8"),
+            Self::GraphQlResponse => {
+                HeaderValue::from_static("application/graphql-response+json; charset=utf-8")
+            }
+        }
+    }
+
+    /// The HTTP response for an executed (or refused) request.
+    pub fn respond(self, response: BatchResponse) -> axum::response::Response {
+        let status = match &response {
+            BatchResponse::Single(single) => self.status_of(single),
+            // Each operation of a batch carries its own errors.
+            BatchResponse::Batch(_) => StatusCode::OK,
+        };
+        let mut http = self.json(status, &WireBatch(&response));
+        for (name, value) in response.http_headers_iter() {
+            http.headers_mut().append(name, value);
+        }
+        http
+    }
+
+    fn status_of(self, response: &Response) -> StatusCode {
+        if is_internal_only(response) {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else if self == Self::GraphQlResponse && !was_executed(response) {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        }
+    }
+
+    /// A failure before execution (e.g. the session lookup), as a coded error.
+    pub fn app_error(self, err: AppError) -> axum::response::Response {
+        let status = match err {
+            AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let response = Response::from_errors(vec![coded_error(err.message(), err.code())]);
+        self.json(status, &Wire(&response))
+    }
+
+    /// A request refused before execution with `status` and a coded error.
+    pub fn error(self, status: StatusCode, message: &str) -> axum::response::Response {
+        let code = match status {
+            StatusCode::INTERNAL_SERVER_ERROR => codes::INTERNAL_SERVER_ERROR,
+            _ => codes::BAD_USER_INPUT,
+        };
+        let response = Response::from_errors(vec![coded_error(message, code)]);
+        self.json(status, &Wire(&response))
+    }
+
+    fn json(self, status: StatusCode, body: &impl Serialize) -> axum::response::Response {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => {
+                (status, [(header::CONTENT_TYPE, self.content_type())], bytes).into_response()
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "cannot serialize a GraphQL response");
+                StatusCode::INTERNAL_SERVER_ERROR.into_response()
+            }
+        }
+    }
+}
+
+/// A response that failed as a whole for an internal reason (e.g. a panic).
+pub fn is_internal_only(response: &Response) -> bool {
+    !was_executed(response)
+        && response.errors.iter().all(|err| {
+            err.extensions
+                .as_ref()
+                .and_then(|ext| ext.get("code"))
+                .is_some_and(|code| *code == Value::from(codes::INTERNAL_SERVER_ERROR))
+        })
+}
+
+/// False when the response only reports errors raised before execution:
+/// those carry no path, while a field error always names its field.
+pub fn was_executed(response: &Response) -> bool {
+    response.data != Value::Null
+        || response.errors.is_empty()
+        || response.errors.iter().any(|err| !err.path.is_empty())
+}
+
+/// One response as the spec writes it: without `data` before execution.
+struct Wire<'a>(&'a Response);
+
+impl Serialize for Wire<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let response = self.0;
+        if was_executed(response) {
+            return response.serialize(serializer);
+        }
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("errors", &response.errors)?;
+        if !response.extensions.is_empty() {
+            map.serialize_entry("extensions", &response.extensions)?;
+        }
+        map.end()
+    }
+}
+
+/// A batch's responses, each as [`Wire`] writes it.
+struct WireBatch<'a>(&'a BatchResponse);
+
+impl Serialize for WireBatch<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            BatchResponse::Single(response) => Wire(response).serialize(serializer),
+            BatchResponse::Batch(responses) => {
+                let mut seq = serializer.serialize_seq(Some(responses.len()))?;
+                for response in responses {
+                    seq.serialize_element(&Wire(response))?;
+                }
+                seq.end()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use async_graphql::PathSegment;
+
+    fn body(media: ResponseMedia, response: Response) -> (StatusCode, serde_json::Value) {
+        let status = media.status_of(&response);
+        let json = serde_json::to_value(Wire(&response)).expect("serializable");
+        (status, json)
+    }
+
+    #[test]
+    fn request_errors_carry_no_data() {
+        let refused = || Response::from_errors(vec![coded_error("bad", codes::BAD_USER_INPUT)]);
+        let (status, json) = body(ResponseMedia::GraphQlResponse, refused());
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(json.get("data").is_none(), "{json}");
+        assert_eq!(json["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
+
+        let (status, json) = body(ResponseMedia::Json, refused());
+        assert_eq!(status, StatusCode::OK);
+        assert!(json.get("data").is_none(), "{json}");
+    }
+
+    #[test]
+    fn a_field_error_that_nulls_the_root_is_a_partial_result() {
+        let mut err = coded_error("no", codes::UNAUTHENTICATED);
+        err.path = vec![PathSegment::Field("signIn".into())];
+        let (status, json) = body(
+            ResponseMedia::GraphQlResponse,
+            Response::from_errors(vec![err]),
+        );
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(json.get("data"), Some(&serde_json::Value::Null), "{json}");
+    }
+
+    #[test]
+    fn an_internal_failure_is_a_500() {
+        let response =
+            Response::from_errors(vec![coded_error("internal", codes::INTERNAL_SERVER_ERROR)]);
+        assert!(is_internal_only(&response));
+        assert_eq!(
+            ResponseMedia::Json.status_of(&response),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn the_media_type_follows_accept() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(ResponseMedia::negotiate(&headers), ResponseMedia::Json);
+        headers.insert(
+            header::ACCEPT,
+            HeaderValue::from_static("application/graphql-response+json, application/json;q=0.9"),
+        );
+        assert_eq!(
+            ResponseMedia::negotiate(&headers),
+            ResponseMedia::GraphQlResponse
+        );
+    }
+}
