@@ -81,15 +81,15 @@ pub struct DatabaseConfig {
     pub database_direct_url: Option<DatabaseUrl>,
 
     /// Connections in the pool of each instance.
-    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = DatabaseConfig::DEFAULT_POOL_SIZE, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: u32,
 
     /// `statement_timeout` of every pooled connection, in milliseconds.
-    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = DatabaseConfig::DEFAULT_STATEMENT_TIMEOUT_MS, value_parser = clap::value_parser!(u64).range(1..=3_600_000))]
     pub database_statement_timeout_ms: u64,
 
     /// How long to wait for a new connection or a free pooled one, in seconds.
-    #[arg(long, env = "DATABASE_CONNECT_TIMEOUT_SECS", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    #[arg(long, env = "DATABASE_CONNECT_TIMEOUT_SECS", default_value_t = DatabaseConfig::DEFAULT_CONNECT_TIMEOUT_SECS, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub database_connect_timeout_secs: u64,
 
     /// Development and benchmarks only: the `growth_diary::sql` trace shows bind values (secrets included).
@@ -98,14 +98,21 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
+    /// Default of `DATABASE_POOL_SIZE`.
+    pub const DEFAULT_POOL_SIZE: u32 = 10;
+    /// Default of `DATABASE_STATEMENT_TIMEOUT_MS`.
+    pub const DEFAULT_STATEMENT_TIMEOUT_MS: u64 = 10_000;
+    /// Default of `DATABASE_CONNECT_TIMEOUT_SECS`.
+    pub const DEFAULT_CONNECT_TIMEOUT_SECS: u64 = 5;
+
     /// A configuration for `url` with every other setting at its default.
     pub fn for_url(url: DatabaseUrl) -> Self {
         Self {
             database_url: url,
             database_direct_url: None,
-            database_pool_size: 10,
-            database_statement_timeout_ms: 10_000,
-            database_connect_timeout_secs: 5,
+            database_pool_size: Self::DEFAULT_POOL_SIZE,
+            database_statement_timeout_ms: Self::DEFAULT_STATEMENT_TIMEOUT_MS,
+            database_connect_timeout_secs: Self::DEFAULT_CONNECT_TIMEOUT_SECS,
             log_sql_binds: false,
         }
     }

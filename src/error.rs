@@ -17,6 +17,8 @@ use async_graphql::ErrorExtensions;
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 
+use crate::db::constraints;
+
 /// Result of request-handling code.
 pub type AppResult<T> = Result<T, AppError>;
 
@@ -155,16 +157,22 @@ impl From<AppError> for async_graphql::Error {
     }
 }
 
+impl From<constraints::Violation> for AppError {
+    fn from(violation: constraints::Violation) -> Self {
+        match violation {
+            constraints::Violation::Conflict(message) => Self::conflict(message),
+            constraints::Violation::BadInput { field, message } => Self::bad_input(field, message),
+        }
+    }
+}
+
 impl From<DieselError> for AppError {
     fn from(err: DieselError) -> Self {
         match &err {
             DieselError::NotFound => Self::not_found("not found"),
             DieselError::DatabaseError(kind, info) => {
-                if let Some(user_error) = info
-                    .constraint_name()
-                    .and_then(crate::db::constraints::user_error)
-                {
-                    return user_error;
+                if let Some(violation) = info.constraint_name().and_then(constraints::violation) {
+                    return violation.into();
                 }
                 match kind {
                     // The row it points at vanished (e.g. deleted concurrently).

@@ -2,7 +2,7 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::accounts::{Actor, SignedIn, verification};
+use crate::accounts::{Actor, SignedIn, profile, verification};
 use crate::app::Services;
 use crate::auth::rate_limit::{
     self, SIGN_IN_PER_EMAIL, SIGN_IN_PER_EMAIL_AND_IP, SIGN_IN_PER_IP, SIGN_UP_PER_IP,
@@ -13,9 +13,6 @@ use crate::db::models::session as sessions;
 use crate::db::models::user::{NewUser, User};
 use crate::db::models::verification_token;
 use crate::error::{AppError, AppResult};
-
-/// Longest display name.
-pub const MAX_NAME: usize = 100;
 
 /// The one answer to every failed sign-in, whichever part was wrong.
 fn wrong_credentials() -> AppError {
@@ -32,15 +29,7 @@ pub async fn sign_up(
 ) -> AppResult<SignedIn> {
     let email = email_address::normalize(email, "email")?;
     password::validate(new_password, "password")?;
-    let name = match name.map(str::trim).filter(|name| !name.is_empty()) {
-        Some(name) if name.chars().count() > MAX_NAME => {
-            return Err(AppError::bad_input(
-                "name",
-                format!("must be at most {MAX_NAME} characters"),
-            ));
-        }
-        other => other.map(str::to_owned),
-    };
+    let name = name.map(profile::display_name).transpose()?.flatten();
     if let Some(ip) = origin.ip {
         let mut conn = services.pool.get().await?;
         SIGN_UP_PER_IP

@@ -4,15 +4,15 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::accounts::Actor;
 use crate::app::Services;
-use crate::db::models::account::Account;
 use crate::db::models::audit_event::{self, AuditKind, Origin};
+use crate::db::models::oauth_account::OAuthAccount;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 
 /// The user's linked identities.
-pub async fn list(services: &Services, user_id: uuid::Uuid) -> AppResult<Vec<Account>> {
+pub async fn list(services: &Services, user_id: uuid::Uuid) -> AppResult<Vec<OAuthAccount>> {
     let mut conn = services.pool.get().await?;
-    Ok(Account::for_user(&mut conn, user_id).await?)
+    Ok(OAuthAccount::for_user(&mut conn, user_id).await?)
 }
 
 /// Unlinks a provider, unless it is the last way to sign in (no password and
@@ -28,8 +28,8 @@ pub async fn unlink(
     conn.transaction::<_, AppError, _>(async |conn| {
         // Locking the user serialises concurrent unlinks of its last two identities.
         let user = User::find_for_update(conn, actor.user_id).await?.ok_or_else(AppError::unauthenticated)?;
-        let accounts = Account::for_user(conn, user.id).await?;
-        let (this, others): (Vec<&Account>, Vec<&Account>) = accounts.iter().partition(|account| account.provider == provider);
+        let accounts = OAuthAccount::for_user(conn, user.id).await?;
+        let (this, others): (Vec<&OAuthAccount>, Vec<&OAuthAccount>) = accounts.iter().partition(|account| account.provider == provider);
         if this.is_empty() {
             return Err(AppError::not_found("this provider is not linked"));
         }
@@ -39,7 +39,7 @@ pub async fn unlink(
                 "this is your only way to sign in; set a password (via password reset) or link another provider first",
             ));
         }
-        Account::delete_for(conn, user.id, provider).await?;
+        OAuthAccount::delete_for(conn, user.id, provider).await?;
         audit_event::record(conn, AuditKind::OAuthUnlinked, Some(user.id), origin).await?;
         Ok(())
     })

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use diesel_async::AsyncPgConnection;
 
 use crate::app::Services;
+use crate::db::constraints;
 use crate::db::enums::ExperienceLevel;
 use crate::db::models::user::{ProfileChanges, User};
 use crate::error::{AppError, AppResult};
@@ -96,7 +97,7 @@ pub fn validate(edit: ProfileEdit) -> AppResult<ProfileChanges> {
             Patch::Set(_) => {
                 return Err(AppError::bad_input(
                     "yearsOfExperience",
-                    "must be between 0 and 80",
+                    constraints::YEARS_OF_EXPERIENCE_RANGE,
                 ));
             }
         },
@@ -153,6 +154,12 @@ fn image(patch: Patch<String>) -> AppResult<Option<Option<String>>> {
         }
     }
     Ok(checked)
+}
+
+/// A display name as a user gave it (e.g. at sign-up): the profile's rules,
+/// BAD_USER_INPUT on `name`; blank: none.
+pub fn display_name(raw: &str) -> AppResult<Option<String>> {
+    Ok(text(Patch::Set(raw.to_owned()), "name", limits::NAME)?.flatten())
 }
 
 /// A display name from a sign-in provider, held to `updateProfile`'s rules:

@@ -6,8 +6,8 @@ use crate::accounts::SignedIn;
 use crate::app::Services;
 use crate::auth::rate_limit::RESET_PER_EMAIL;
 use crate::auth::{email_address, password, session, tokens};
-use crate::db::models::account::Account;
 use crate::db::models::audit_event::{self, AuditKind, Origin};
+use crate::db::models::oauth_account::OAuthAccount;
 use crate::db::models::password_reset::{self, ResetRequest};
 use crate::db::models::session as sessions;
 use crate::db::models::user::User;
@@ -74,7 +74,7 @@ pub async fn reset(
         let before = User::find(conn, user_id).await?.ok_or_else(invalid)?;
         // Identities linked before anyone proved the email may be someone
         // else's (whoever registered the address first); the owner just proved it.
-        Account::delete_linked_before_verification(conn, user_id).await?;
+        OAuthAccount::delete_linked_before_verification(conn, user_id).await?;
         let user = User::mark_verified(conn, &before.email)
             .await?
             .ok_or_else(invalid)?;

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use crate::accounts::profile::{Patch, ProfileEdit};
 use crate::accounts::{self, SignedIn};
 use crate::db::enums::ExperienceLevel;
-use crate::db::models::account::Account;
+use crate::db::models::oauth_account::OAuthAccount;
 use crate::db::models::user::User;
 use crate::error::AppResult;
 use crate::graphql::json::JsonDocument;
@@ -98,8 +98,8 @@ pub struct LinkedAccount {
     created_at: DateTime<Utc>,
 }
 
-impl From<Account> for LinkedAccount {
-    fn from(account: Account) -> Self {
+impl From<OAuthAccount> for LinkedAccount {
+    fn from(account: OAuthAccount) -> Self {
         Self {
             provider: account.provider,
             provider_account_id: account.provider_account_id,

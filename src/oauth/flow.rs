@@ -23,8 +23,8 @@ use crate::accounts::SignedIn;
 use crate::app::Services;
 use crate::auth::secretbox::SecretBox;
 use crate::auth::{session, tokens};
-use crate::db::models::account::AccountTokens;
 use crate::db::models::audit_event::{self, AuditKind, Origin};
+use crate::db::models::oauth_account::OAuthTokens;
 use crate::db::models::oauth_state::OAuthState;
 use crate::oauth::provider::{Provider, ProviderKind};
 use crate::oauth::{OAuthError, github, linking, redirect};
@@ -294,7 +294,7 @@ impl OAuthService {
     }
 
     /// The token columns: encrypted with ENCRYPTION_KEY, or empty without one.
-    fn stored_tokens(&self, response: &ProviderTokens) -> AccountTokens {
+    fn stored_tokens(&self, response: &ProviderTokens) -> OAuthTokens {
         let scope = response.scopes().map(|scopes| {
             scopes
                 .iter()
@@ -308,14 +308,14 @@ impl OAuthService {
             .map(|s| Utc::now().timestamp() + s);
         let token_type = Some(response.token_type().as_ref().to_owned());
         let Some(secrets) = &self.secrets else {
-            return AccountTokens {
+            return OAuthTokens {
                 expires_at,
                 token_type,
                 scope,
-                ..AccountTokens::default()
+                ..OAuthTokens::default()
             };
         };
-        AccountTokens {
+        OAuthTokens {
             access_token: Some(secrets.seal(response.access_token().secret())),
             refresh_token: response
                 .refresh_token()

@@ -14,8 +14,8 @@ use uuid::Uuid;
 
 use crate::accounts::profile;
 use crate::auth::email_address;
-use crate::db::models::account::{Account, AccountTokens};
 use crate::db::models::audit_event::AuditKind;
+use crate::db::models::oauth_account::{OAuthAccount, OAuthTokens};
 use crate::db::models::user::{NewUser, User};
 use crate::oauth::{Identity, OAuthError};
 
@@ -30,12 +30,14 @@ pub async fn link(
     conn: &mut AsyncPgConnection,
     provider: &str,
     identity: &Identity,
-    tokens: &AccountTokens,
+    tokens: &OAuthTokens,
     signed_in_as: Option<Uuid>,
 ) -> Result<Linked, OAuthError> {
     conn.transaction::<_, OAuthError, _>(async |conn| {
-        if let Some(account) = Account::find(conn, provider, &identity.provider_account_id).await? {
-            Account::set_tokens(conn, account.id, tokens).await?;
+        if let Some(account) =
+            OAuthAccount::find(conn, provider, &identity.provider_account_id).await?
+        {
+            OAuthAccount::set_tokens(conn, account.id, tokens).await?;
             let user = User::find(conn, account.user_id)
                 .await?
                 .ok_or(OAuthError::Internal)?;
@@ -51,7 +53,7 @@ pub async fn link(
             if !user.verified {
                 return Err(OAuthError::LinkNeedsVerifiedEmail);
             }
-            Account::insert(
+            OAuthAccount::insert(
                 conn,
                 user.id,
                 provider,
@@ -79,7 +81,7 @@ pub async fn link(
                 // go, or they could read what the owner writes from now on.
                 User::clear_credentials(conn, existing.id).await?;
             }
-            Account::insert(
+            OAuthAccount::insert(
                 conn,
                 existing.id,
                 provider,
@@ -109,7 +111,7 @@ pub async fn link(
         }
         .insert(conn)
         .await?;
-        Account::insert(
+        OAuthAccount::insert(
             conn,
             user.id,
             provider,

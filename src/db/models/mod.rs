@@ -1,10 +1,10 @@
 //! Row types and the queries that own them, one module per table.
 
-pub mod account;
 pub mod audit_event;
 pub mod export;
 pub mod goal;
 pub mod like;
+pub mod oauth_account;
 pub mod oauth_state;
 pub mod outbox;
 pub mod password_reset;

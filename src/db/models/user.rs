@@ -199,7 +199,7 @@ impl User {
         diesel::delete(sessions::table.filter(sessions::user_id.eq(id)))
             .execute(conn)
             .await?;
-        crate::db::models::account::Account::delete_all_for_user(conn, id).await?;
+        crate::db::models::oauth_account::OAuthAccount::delete_all_for_user(conn, id).await?;
         Ok(())
     }
 }

@@ -11,7 +11,7 @@ use crate::db::schema::accounts;
 /// A linked identity (no tokens).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = accounts, check_for_backend(diesel::pg::Pg))]
-pub struct Account {
+pub struct OAuthAccount {
     pub id: Uuid,
     pub user_id: Uuid,
     pub provider: String,
@@ -22,7 +22,7 @@ pub struct Account {
 /// Token columns, already encrypted.
 #[derive(Debug, Clone, Default, AsChangeset, Insertable)]
 #[diesel(table_name = accounts, treat_none_as_null = true)]
-pub struct AccountTokens {
+pub struct OAuthTokens {
     pub access_token: Option<String>,
     pub refresh_token: Option<String>,
     pub id_token: Option<String>,
@@ -31,17 +31,17 @@ pub struct AccountTokens {
     pub scope: Option<String>,
 }
 
-impl Account {
+impl OAuthAccount {
     /// The account of this identity, if linked.
     pub async fn find(
         conn: &mut AsyncPgConnection,
         provider: &str,
         provider_account_id: &str,
-    ) -> QueryResult<Option<Account>> {
+    ) -> QueryResult<Option<OAuthAccount>> {
         accounts::table
             .filter(accounts::provider.eq(provider))
             .filter(accounts::provider_account_id.eq(provider_account_id))
-            .select(Account::as_select())
+            .select(OAuthAccount::as_select())
             .first(conn)
             .await
             .optional()
@@ -53,8 +53,8 @@ impl Account {
         user_id: Uuid,
         provider: &str,
         provider_account_id: &str,
-        tokens: &AccountTokens,
-    ) -> QueryResult<Account> {
+        tokens: &OAuthTokens,
+    ) -> QueryResult<OAuthAccount> {
         diesel::insert_into(accounts::table)
             .values((
                 accounts::id.eq(Uuid::now_v7()),
@@ -64,7 +64,7 @@ impl Account {
                 accounts::provider_account_id.eq(provider_account_id),
                 tokens,
             ))
-            .returning(Account::as_returning())
+            .returning(OAuthAccount::as_returning())
             .get_result(conn)
             .await
     }
@@ -73,7 +73,7 @@ impl Account {
     pub async fn set_tokens(
         conn: &mut AsyncPgConnection,
         id: Uuid,
-        tokens: &AccountTokens,
+        tokens: &OAuthTokens,
     ) -> QueryResult<()> {
         diesel::update(accounts::table.find(id))
             .set(tokens)
@@ -86,11 +86,11 @@ impl Account {
     pub async fn for_user(
         conn: &mut AsyncPgConnection,
         user_id: Uuid,
-    ) -> QueryResult<Vec<Account>> {
+    ) -> QueryResult<Vec<OAuthAccount>> {
         accounts::table
             .filter(accounts::user_id.eq(user_id))
             .order(accounts::created_at)
-            .select(Account::as_select())
+            .select(OAuthAccount::as_select())
             .load(conn)
             .await
     }
