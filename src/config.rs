@@ -166,6 +166,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub oauth: OAuthConfig,
 
+    #[command(flatten)]
+    pub http_limits: HttpLimitConfig,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
@@ -184,6 +187,43 @@ impl ServeConfig {
         } else {
             self.cors_origins.clone()
         }
+    }
+}
+
+/// Time limits and the connection cap of the HTTP server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpLimitConfig {
+    /// Longest wait for a request's line and headers (a half-sent request, or an idle keep-alive connection, is closed), in seconds.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_secs: u64,
+
+    /// Longest wait for the next piece of a request body (then 408), in seconds.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub body_read_timeout_secs: u64,
+
+    /// Longest time a request may take (then 503); a story generation adds OPENAI_TIMEOUT_SECS, in seconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+
+    /// Most connections open at once; further ones wait in the listen backlog.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
+}
+
+impl HttpLimitConfig {
+    /// The header read timeout.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    /// The idle timeout of a request body.
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs)
+    }
+
+    /// The whole-request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
     }
 }
 
@@ -234,6 +274,13 @@ pub struct StoryConfig {
     /// How long one generation may take, in seconds.
     #[arg(long, env = "OPENAI_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub openai_timeout_secs: u64,
+}
+
+impl StoryConfig {
+    /// How long one generation may take.
+    pub fn openai_timeout(&self) -> Duration {
+        Duration::from_secs(self.openai_timeout_secs)
+    }
 }
 
 /// OAuth sign-in providers; each is enabled by its client id and secret.

@@ -18,6 +18,7 @@ use async_graphql::{
     BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Response, ServerError,
 };
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse};
@@ -27,6 +28,7 @@ use crate::app::AppState;
 use crate::error::{AppError, INTERNAL_MESSAGE, codes};
 use crate::graphql::limits::MAX_BATCH;
 use crate::http::auth::{self, RequestAuth};
+use crate::http::timeout;
 
 const JSON: &str = "application/json";
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -47,9 +49,16 @@ pub async fn post(
     State(state): State<AppState>,
     peer: Peer,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> axum::response::Response {
     let media = ResponseMedia::negotiate(&headers);
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let (status, message) = timeout::body_failure(&rejection);
+            return media.error(status, &message);
+        }
+    };
     if !is_json(&headers)
         && !PREFLIGHT_HEADERS
             .iter()

@@ -85,6 +85,10 @@ pub async fn generate(services: &Services, user_id: Uuid, period: &str) -> AppRe
             }
         }
     };
+    // The generation has its own limit: it must not eat the request's.
+    if let Some(limit) = services.story_generator.time_limit() {
+        crate::deadline::extend_current(limit);
+    }
     let written = services.story_generator.generate(&material).await;
     let mut conn = services.pool.get().await?;
     match written {

@@ -16,13 +16,14 @@ pub struct OpenAiGenerator {
     endpoint: String,
     api_key: Option<SecretString>,
     model: String,
+    timeout: Duration,
 }
 
 impl OpenAiGenerator {
     /// A generator for `config`.
     pub fn new(config: &StoryConfig) -> Self {
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.openai_timeout_secs))
+            .timeout(config.openai_timeout())
             .build()
             .unwrap_or_default();
         Self {
@@ -33,6 +34,7 @@ impl OpenAiGenerator {
             ),
             api_key: config.openai_api_key.clone(),
             model: config.openai_model.clone(),
+            timeout: config.openai_timeout(),
         }
     }
 }
@@ -82,6 +84,10 @@ impl StoryGenerator for OpenAiGenerator {
             .map(|text| text.trim().to_owned())
             .filter(|text| !text.is_empty())
             .ok_or(GenerationError::BadAnswer)
+    }
+
+    fn time_limit(&self) -> Option<Duration> {
+        Some(self.timeout)
     }
 }
 

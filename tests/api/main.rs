@@ -7,6 +7,7 @@ mod http_basics;
 mod migrations;
 mod oauth;
 mod schema;
+mod server_limits;
 mod social;
 mod startup;
 mod stories;

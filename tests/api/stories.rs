@@ -235,6 +235,13 @@ async fn fake_openai() -> String {
                 (StatusCode::OK, Json(json!({})))
             }
             Some("garbled") => (StatusCode::OK, Json(json!({ "choices": [] }))),
+            Some("leisurely") => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                (
+                    StatusCode::OK,
+                    Json(json!({ "choices": [{ "message": { "content": "Worth the wait." } }] })),
+                )
+            }
             _ => {
                 let prompt = body["messages"][1]["content"].as_str().unwrap_or_default();
                 let story = format!(
@@ -311,6 +318,36 @@ async fn the_openai_generator_speaks_chat_completions_and_failures_cost_nothing(
             "{model}: a failed generation costs nothing"
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_time_limit_leaves_a_generation_its_own_limit() {
+    let base = fake_openai().await;
+    let db = Arc::new(TestDb::new().await);
+    // Sign up where argon2 (slow in a debug build) has the default limit.
+    let token = sign_up(
+        &TestServer::start_with(db.clone(), |_| {}).await,
+        "patient@example.com",
+        PASSWORD,
+    )
+    .await;
+    // The generator takes 2 s: past the 1 s request limit, within its own 10 s.
+    let server = TestServer::start_with(db, move |config| {
+        config.http_limits.request_timeout_secs = 1;
+        config.stories.story_generator = growth_diary::config::GeneratorKind::Openai;
+        config.stories.openai_base_url = base.parse().unwrap();
+        config.stories.openai_api_key = Some("test-key".into());
+        config.stories.openai_model = "leisurely".into();
+        config.stories.openai_timeout_secs = 10;
+    })
+    .await;
+    let story = server
+        .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
+        .await;
+    assert_eq!(
+        story["data"]["generateStory"]["content"], "Worth the wait.",
+        "{story}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
