@@ -169,6 +169,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub http_limits: HttpLimitConfig,
 
+    #[command(flatten)]
+    pub write_limits: WriteLimitConfig,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
@@ -227,6 +230,26 @@ impl HttpLimitConfig {
     }
 }
 
+/// Per-user write limits of the social core, per hour.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WriteLimitConfig {
+    /// New posts per user per hour.
+    #[arg(long, env = "POSTS_PER_HOUR", default_value_t = 60, value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    pub posts_per_hour: i32,
+
+    /// New replies per user per hour.
+    #[arg(long, env = "REPLIES_PER_HOUR", default_value_t = 300, value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    pub replies_per_hour: i32,
+
+    /// New goals per user per hour.
+    #[arg(long, env = "GOALS_PER_HOUR", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    pub goals_per_hour: i32,
+
+    /// Likes and unlikes per user per hour.
+    #[arg(long, env = "LIKES_PER_HOUR", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    pub likes_per_hour: i32,
+}
+
 /// How email leaves the server.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EmailConfig {
@@ -274,6 +297,14 @@ pub struct StoryConfig {
     /// How long one generation may take, in seconds.
     #[arg(long, env = "OPENAI_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub openai_timeout_secs: u64,
+
+    /// Most tokens one generation may write (`max_tokens` of the request).
+    #[arg(long, env = "OPENAI_MAX_TOKENS", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub openai_max_tokens: u32,
+
+    /// Failed generations given back per user per UTC day; later failures count against the quota.
+    #[arg(long, env = "STORY_DAILY_REFUNDS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(0..=10_000))]
+    pub story_daily_refunds: i32,
 }
 
 impl StoryConfig {

@@ -49,8 +49,80 @@ pub const VERIFICATION_PER_USER: Rule = Rule {
     window: Duration::from_secs(60 * MINUTE),
 };
 
+/// A limit whose count is a setting: its name and window are fixed here, so
+/// [`LONGEST_WINDOW`] knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigurableRule {
+    pub name: &'static str,
+    pub window: Duration,
+}
+
+impl ConfigurableRule {
+    /// The rule with its configured limit.
+    pub const fn limited_to(self, limit: i32) -> Rule {
+        Rule {
+            name: self.name,
+            limit,
+            window: self.window,
+        }
+    }
+}
+
+/// New posts per user (`POSTS_PER_HOUR`).
+pub const POSTS_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "posts_user",
+    window: Duration::from_secs(60 * MINUTE),
+};
+/// New replies per user (`REPLIES_PER_HOUR`).
+pub const REPLIES_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "replies_user",
+    window: Duration::from_secs(60 * MINUTE),
+};
+/// New goals per user (`GOALS_PER_HOUR`).
+pub const GOALS_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "goals_user",
+    window: Duration::from_secs(60 * MINUTE),
+};
+/// Likes and unlikes per user (`LIKES_PER_HOUR`).
+pub const LIKES_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "likes_user",
+    window: Duration::from_secs(60 * MINUTE),
+};
+/// Failed story generations given back per user and UTC day
+/// (`STORY_DAILY_REFUNDS`); the subject carries the date, the window outlasts it.
+pub const STORY_REFUNDS_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "story_refunds_user",
+    window: Duration::from_secs(24 * 60 * MINUTE),
+};
+
+/// The window of every rule; a new rule must be listed here.
+const WINDOWS: &[Duration] = &[
+    SIGN_IN_PER_EMAIL.window,
+    SIGN_IN_PER_IP.window,
+    RESET_PER_EMAIL.window,
+    SIGN_UP_PER_IP.window,
+    VERIFICATION_PER_USER.window,
+    POSTS_PER_USER.window,
+    REPLIES_PER_USER.window,
+    GOALS_PER_USER.window,
+    LIKES_PER_USER.window,
+    STORY_REFUNDS_PER_USER.window,
+];
+
 /// The longest window of any rule (buckets older than this are garbage).
-pub const LONGEST_WINDOW: Duration = Duration::from_secs(60 * MINUTE);
+pub const LONGEST_WINDOW: Duration = longest(WINDOWS);
+
+const fn longest(windows: &[Duration]) -> Duration {
+    let mut longest = Duration::ZERO;
+    let mut i = 0;
+    while i < windows.len() {
+        if windows[i].as_nanos() > longest.as_nanos() {
+            longest = windows[i];
+        }
+        i += 1;
+    }
+    longest
+}
 
 impl Rule {
     fn key(&self, subject: &str) -> String {
@@ -65,6 +137,13 @@ impl Rule {
         } else {
             Ok(())
         }
+    }
+
+    /// Counts one event; false when it goes over the limit (for limits that
+    /// change what happens instead of refusing the request).
+    pub async fn try_hit(&self, conn: &mut AsyncPgConnection, subject: &str) -> AppResult<bool> {
+        let bucket = rate_limit::hit(conn, &self.key(subject), self.window).await?;
+        Ok(bucket.count <= self.limit)
     }
 
     /// Takes back one counted event (an attempt that turned out fine).
@@ -88,5 +167,17 @@ impl Rule {
             limit: None,
             resets_at: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_longest_window_covers_every_rule() {
+        assert_eq!(LONGEST_WINDOW, STORY_REFUNDS_PER_USER.window);
+        assert!(WINDOWS.iter().all(|window| *window <= LONGEST_WINDOW));
+        assert_eq!(POSTS_PER_USER.limited_to(7).limit, 7);
     }
 }

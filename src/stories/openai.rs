@@ -16,6 +16,7 @@ pub struct OpenAiGenerator {
     endpoint: String,
     api_key: Option<SecretString>,
     model: String,
+    max_tokens: u32,
     timeout: Duration,
 }
 
@@ -34,6 +35,7 @@ impl OpenAiGenerator {
             ),
             api_key: config.openai_api_key.clone(),
             model: config.openai_model.clone(),
+            max_tokens: config.openai_max_tokens,
             timeout: config.openai_timeout(),
         }
     }
@@ -64,6 +66,9 @@ impl StoryGenerator for OpenAiGenerator {
                 { "role": "user", "content": material.prompt() },
             ],
             "temperature": 0.7,
+            // Bounds what one generation can cost; OpenAI, Ollama, vLLM and
+            // llama.cpp all read this name.
+            "max_tokens": self.max_tokens,
         });
         let mut request = self.client.post(&self.endpoint).json(&body);
         if let Some(key) = &self.api_key {

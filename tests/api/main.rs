@@ -12,3 +12,4 @@ mod social;
 mod startup;
 mod stories;
 mod users;
+mod write_limits;
