@@ -79,8 +79,6 @@ pub enum StartError {
     Smtp(#[from] lettre::transport::smtp::Error),
     #[error("seeding failed: {0}")]
     Seed(String),
-    #[error("the server failed: {0}")]
-    Serve(std::io::Error),
 }
 
 impl AppState {
@@ -129,20 +127,19 @@ pub async fn run(config: ServeConfig) -> Result<(), StartError> {
         .map_err(|source| StartError::Listen { addr, source })?;
     let state = AppState::build(config).await?;
     tracing::info!(%addr, database = %state.services.config.database.database_url, "listening");
-    serve(listener, state.router(), shutdown_signal()).await
+    serve(listener, state, shutdown_signal()).await;
+    Ok(())
 }
 
-/// Serves `router` on `listener` until `shutdown` completes; requests in flight finish first.
+/// Serves `state` on `listener` within its connection limits until `shutdown`
+/// completes; requests in flight finish first.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Result<(), StartError> {
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartError::Serve)
+) {
+    let limits = state.services.config.http_limits.clone();
+    http::server::serve(listener, state.router(), &limits, shutdown).await;
 }
 
 /// Completes on Ctrl-C or SIGTERM.

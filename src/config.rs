@@ -178,6 +178,12 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub oauth: OAuthConfig,
 
+    #[command(flatten)]
+    pub http_limits: HttpLimitConfig,
+
+    #[command(flatten)]
+    pub write_limits: WriteLimitConfig,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
@@ -197,6 +203,63 @@ impl ServeConfig {
             self.cors_origins.clone()
         }
     }
+}
+
+/// Time limits and the connection cap of the HTTP server.
+#[derive(Debug, Clone, clap::Args)]
+pub struct HttpLimitConfig {
+    /// Longest wait for a request's line and headers (a half-sent request, or an idle keep-alive connection, is closed), in seconds.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_secs: u64,
+
+    /// Longest wait for the next piece of a request body (then 408), in seconds.
+    #[arg(long, env = "BODY_READ_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub body_read_timeout_secs: u64,
+
+    /// Longest time a request may take (then 503); a story generation adds OPENAI_TIMEOUT_SECS, in seconds.
+    #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+
+    /// Most connections open at once; further ones wait in the listen backlog.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 512, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
+}
+
+impl HttpLimitConfig {
+    /// The header read timeout.
+    pub fn header_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.header_read_timeout_secs)
+    }
+
+    /// The idle timeout of a request body.
+    pub fn body_read_timeout(&self) -> Duration {
+        Duration::from_secs(self.body_read_timeout_secs)
+    }
+
+    /// The whole-request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_secs(self.request_timeout_secs)
+    }
+}
+
+/// Per-user write limits of the social core, per hour.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WriteLimitConfig {
+    /// New posts per user per hour.
+    #[arg(long, env = "POSTS_PER_HOUR", default_value_t = 60, value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    pub posts_per_hour: i32,
+
+    /// New replies per user per hour.
+    #[arg(long, env = "REPLIES_PER_HOUR", default_value_t = 300, value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    pub replies_per_hour: i32,
+
+    /// New goals per user per hour.
+    #[arg(long, env = "GOALS_PER_HOUR", default_value_t = 100, value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    pub goals_per_hour: i32,
+
+    /// Likes and unlikes per user per hour.
+    #[arg(long, env = "LIKES_PER_HOUR", default_value_t = 1000, value_parser = clap::value_parser!(i32).range(1..=1_000_000))]
+    pub likes_per_hour: i32,
 }
 
 /// How email leaves the server.
@@ -250,6 +313,21 @@ pub struct StoryConfig {
     /// How long one generation may take, in seconds.
     #[arg(long, env = "OPENAI_TIMEOUT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub openai_timeout_secs: u64,
+
+    /// Most tokens one generation may write (`max_tokens` of the request).
+    #[arg(long, env = "OPENAI_MAX_TOKENS", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub openai_max_tokens: u32,
+
+    /// Failed generations given back per user per UTC day; later failures count against the quota.
+    #[arg(long, env = "STORY_DAILY_REFUNDS", default_value_t = 3, value_parser = clap::value_parser!(i32).range(0..=10_000))]
+    pub story_daily_refunds: i32,
+}
+
+impl StoryConfig {
+    /// How long one generation may take.
+    pub fn openai_timeout(&self) -> Duration {
+        Duration::from_secs(self.openai_timeout_secs)
+    }
 }
 
 /// OAuth sign-in providers; each is enabled by its client id and secret.

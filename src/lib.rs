@@ -10,6 +10,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
+pub mod deadline;
 pub mod email;
 pub mod error;
 pub mod graphql;

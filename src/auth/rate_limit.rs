@@ -70,8 +70,82 @@ pub const EXPORT_PER_USER: Rule = Rule {
     window: Duration::from_secs(60 * MINUTE),
 };
 
+/// A limit whose count is a setting: its name and window are fixed here, so
+/// [`LONGEST_WINDOW`] knows it.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigurableRule {
+    pub name: &'static str,
+    pub window: Duration,
+}
+
+impl ConfigurableRule {
+    /// The rule with its configured limit.
+    pub const fn limited_to(self, limit: i32) -> Rule {
+        Rule {
+            name: self.name,
+            limit,
+            window: self.window,
+        }
+    }
+}
+
+/// New posts per user (`POSTS_PER_HOUR`).
+pub const POSTS_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "posts_user",
+    window: Duration::from_secs(60 * MINUTE),
+};
+/// New replies per user (`REPLIES_PER_HOUR`).
+pub const REPLIES_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "replies_user",
+    window: Duration::from_secs(60 * MINUTE),
+};
+/// New goals per user (`GOALS_PER_HOUR`).
+pub const GOALS_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "goals_user",
+    window: Duration::from_secs(60 * MINUTE),
+};
+/// Likes and unlikes per user (`LIKES_PER_HOUR`).
+pub const LIKES_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "likes_user",
+    window: Duration::from_secs(60 * MINUTE),
+};
+/// Failed story generations given back per user and UTC day
+/// (`STORY_DAILY_REFUNDS`); the subject carries the date, the window outlasts it.
+pub const STORY_REFUNDS_PER_USER: ConfigurableRule = ConfigurableRule {
+    name: "story_refunds_user",
+    window: Duration::from_secs(24 * 60 * MINUTE),
+};
+
+/// The window of every rule; a new rule must be listed here.
+const WINDOWS: &[Duration] = &[
+    SIGN_IN_PER_IP.window,
+    SIGN_IN_PER_EMAIL_AND_IP.window,
+    SIGN_IN_PER_EMAIL.window,
+    RESET_PER_EMAIL.window,
+    SIGN_UP_PER_IP.window,
+    VERIFICATION_PER_USER.window,
+    EXPORT_PER_USER.window,
+    POSTS_PER_USER.window,
+    REPLIES_PER_USER.window,
+    GOALS_PER_USER.window,
+    LIKES_PER_USER.window,
+    STORY_REFUNDS_PER_USER.window,
+];
+
 /// The longest window of any rule (buckets older than this are garbage).
-pub const LONGEST_WINDOW: Duration = Duration::from_secs(60 * MINUTE);
+pub const LONGEST_WINDOW: Duration = longest(WINDOWS);
+
+const fn longest(windows: &[Duration]) -> Duration {
+    let mut longest = Duration::ZERO;
+    let mut i = 0;
+    while i < windows.len() {
+        if windows[i].as_nanos() > longest.as_nanos() {
+            longest = windows[i];
+        }
+        i += 1;
+    }
+    longest
+}
 
 /// The subject an IP is counted under: an IPv4 address (IPv4-mapped IPv6
 /// included) as itself, an IPv6 address by its /64, the smallest network one
@@ -108,6 +182,13 @@ impl Rule {
         }
     }
 
+    /// Counts one event; false when it goes over the limit (for limits that
+    /// change what happens instead of refusing the request).
+    pub async fn try_hit(&self, conn: &mut AsyncPgConnection, subject: &str) -> AppResult<bool> {
+        let bucket = rate_limit::hit(conn, &self.key(subject), self.window).await?;
+        Ok(bucket.count <= self.limit)
+    }
+
     /// Takes back one counted event (an attempt that turned out fine).
     pub async fn release(&self, conn: &mut AsyncPgConnection, subject: &str) -> AppResult<()> {
         Ok(rate_limit::release(conn, &self.key(subject)).await?)
@@ -138,6 +219,7 @@ mod tests {
 
     #[test]
     fn the_longest_window_covers_every_rule() {
+        assert_eq!(LONGEST_WINDOW, STORY_REFUNDS_PER_USER.window);
         for rule in [
             SIGN_IN_PER_IP,
             SIGN_IN_PER_EMAIL_AND_IP,
@@ -145,13 +227,15 @@ mod tests {
             RESET_PER_EMAIL,
             SIGN_UP_PER_IP,
             VERIFICATION_PER_USER,
+            EXPORT_PER_USER,
         ] {
             assert!(
-                rule.window <= LONGEST_WINDOW,
-                "{} outlives LONGEST_WINDOW",
+                WINDOWS.contains(&rule.window) && rule.window <= LONGEST_WINDOW,
+                "{} is missing from WINDOWS",
                 rule.name
             );
         }
+        assert_eq!(POSTS_PER_USER.limited_to(7).limit, 7);
     }
 
     #[test]

@@ -64,7 +64,7 @@ pub struct StoryMutation;
 
 #[Object]
 impl StoryMutation {
-    /// Writes (or rewrites) the viewer's story for a period. Costs one of today's generations; a failed generation costs nothing
+    /// Writes (or rewrites) the viewer's story for a period. Costs one of today's generations; a failed generation is given back, up to a few a day
     async fn generate_story(&self, ctx: &Context<'_>, period: String) -> AppResult<Story> {
         let actor = context::viewer(ctx).actor()?;
         stories::generate(context::services(ctx), actor.user_id, &period).await

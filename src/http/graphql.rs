@@ -19,6 +19,7 @@ use async_graphql::{
     BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Request, Response, ServerError,
 };
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse};
@@ -33,6 +34,7 @@ use crate::graphql::loaders::Loaders;
 use crate::http::auth::{self, RequestAuth};
 use crate::http::graphql_request;
 use crate::http::graphql_response::{ResponseMedia, accepts, coded_error};
+use crate::http::timeout;
 
 const JSON: &str = "application/json";
 
@@ -52,9 +54,16 @@ pub async fn post(
     State(state): State<AppState>,
     peer: Peer,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> axum::response::Response {
     let media = ResponseMedia::negotiate(&headers);
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            let (status, message) = timeout::body_failure(&rejection);
+            return media.error(status, &message);
+        }
+    };
     if !is_json(&headers)
         && !PREFLIGHT_HEADERS
             .iter()

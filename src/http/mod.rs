@@ -7,15 +7,19 @@ pub mod graphql_response;
 pub mod health;
 pub mod oauth;
 pub mod pages;
+pub mod server;
+pub mod timeout;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
@@ -24,6 +28,7 @@ use crate::app::AppState;
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.services.config.max_body_bytes).unwrap_or(usize::MAX);
+    let limits = state.services.config.http_limits.clone();
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
@@ -36,6 +41,11 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/{provider}/login", get(oauth::login))
         .route("/auth/{provider}/callback", get(oauth::callback))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(RequestBodyTimeoutLayer::new(limits.body_read_timeout()))
+        .layer(middleware::from_fn_with_state(
+            limits.request_timeout(),
+            timeout::limit_request_time,
+        ))
         .layer(cors(&state.services.config.allowed_origins()))
         .layer(CatchPanicLayer::custom(graphql::panic_response))
         .layer(

@@ -8,6 +8,7 @@ use crate::app::Services;
 use crate::db::enums::{GoalPeriod, GoalStatus};
 use crate::db::models::goal::{Goal, GoalChanges, NewGoal};
 use crate::error::{AppError, AppResult};
+use crate::social::limits::{self, Write};
 use crate::social::{achievements, title};
 
 /// A new goal as the client sent it.
@@ -62,6 +63,13 @@ pub async fn create(services: &Services, user_id: Uuid, draft: GoalDraft) -> App
         deadline: draft.deadline,
     };
     let mut conn = services.pool.get().await?;
+    limits::count(
+        &mut conn,
+        &services.config.write_limits,
+        user_id,
+        Write::Goal,
+    )
+    .await?;
     Ok(Goal::insert(&mut conn, &goal).await?)
 }
 

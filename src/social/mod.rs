@@ -3,6 +3,7 @@
 
 pub mod achievements;
 pub mod goals;
+pub mod limits;
 pub mod posts;
 pub mod replies;
 

@@ -9,6 +9,7 @@ use crate::db::enums::PostStatus;
 use crate::db::models::like;
 use crate::db::models::post::{NewPost, Post, PostChanges};
 use crate::error::{AppError, AppResult};
+use crate::social::limits::{self, Write};
 use crate::social::{MAX_POST_CONTENT, body, title};
 
 /// A new post as the client sent it.
@@ -57,6 +58,13 @@ pub async fn create(services: &Services, author_id: Uuid, draft: PostDraft) -> A
         status: draft.status.unwrap_or(PostStatus::Draft),
     };
     let mut conn = services.pool.get().await?;
+    limits::count(
+        &mut conn,
+        &services.config.write_limits,
+        author_id,
+        Write::Post,
+    )
+    .await?;
     Ok(Post::insert(&mut conn, &post).await?)
 }
 
@@ -105,6 +113,7 @@ pub async fn set_liked(
 ) -> AppResult<Post> {
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
+    limits::count(conn, &services.config.write_limits, user_id, Write::Like).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         let post = readable(Post::find(conn, post_id).await?, Some(user_id))?;
         if post.status == PostStatus::Draft && liked {

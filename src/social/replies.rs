@@ -8,6 +8,7 @@ use crate::db::enums::PostStatus;
 use crate::db::models::post::Post;
 use crate::db::models::reply::Reply;
 use crate::error::{AppError, AppResult};
+use crate::social::limits::{self, Write};
 use crate::social::posts::readable;
 use crate::social::{MAX_REPLY_CONTENT, body};
 
@@ -49,6 +50,13 @@ pub async fn create(
     if post.status == PostStatus::Draft {
         return Err(AppError::bad_input("postId", "drafts cannot be replied to"));
     }
+    limits::count(
+        &mut conn,
+        &services.config.write_limits,
+        author_id,
+        Write::Reply,
+    )
+    .await?;
     Ok(Reply::insert(&mut conn, author_id, post_id, &content).await?)
 }
 

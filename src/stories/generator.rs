@@ -24,6 +24,11 @@ pub enum GenerationError {
 pub trait StoryGenerator: Send + Sync {
     /// The story's text.
     async fn generate(&self, material: &StoryMaterial) -> Result<String, GenerationError>;
+
+    /// The longest one generation may take, when the generator enforces a limit.
+    fn time_limit(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// The generator `config` selects.

@@ -12,6 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
 use crate::app::Services;
+use crate::auth::rate_limit::STORY_REFUNDS_PER_USER;
 use crate::db::models::story::{self, Story};
 use crate::error::{AppError, AppResult};
 use crate::stories::material::StoryMaterial;
@@ -56,8 +57,9 @@ pub async fn quota(services: &Services, user_id: Uuid) -> AppResult<Quota> {
 }
 
 /// Writes (or rewrites) the user's story of `period`. Costs one of today's
-/// generations; a failed generation gives it back. No pooled connection is
-/// held while the generator runs.
+/// generations; a failed generation gives it back, up to `STORY_DAILY_REFUNDS`
+/// a day (a failure may still have cost tokens). No pooled connection is held
+/// while the generator runs.
 pub async fn generate(services: &Services, user_id: Uuid, period: &str) -> AppResult<Story> {
     let period = Period::parse(period)?;
     let now = Utc::now();
@@ -88,6 +90,10 @@ pub async fn generate(services: &Services, user_id: Uuid, period: &str) -> AppRe
             }
         }
     };
+    // The generation has its own limit: it must not eat the request's.
+    if let Some(limit) = services.story_generator.time_limit() {
+        crate::deadline::extend_current(limit);
+    }
     let written = services.story_generator.generate(&material).await;
     let mut conn = services.pool.get().await?;
     match written {
@@ -99,8 +105,17 @@ pub async fn generate(services: &Services, user_id: Uuid, period: &str) -> AppRe
             Ok(Story::upsert(&mut conn, user_id, &material.period.label, content).await?)
         }
         Err(failure) => {
-            story::refund_generation(&mut conn, user_id, now).await?;
-            Err(AppError::Upstream(failure.to_string().into()))
+            let refunds =
+                STORY_REFUNDS_PER_USER.limited_to(services.config.stories.story_daily_refunds);
+            let today = format!("{user_id}:{}", now.date_naive());
+            if refunds.try_hit(&mut conn, &today).await? {
+                story::refund_generation(&mut conn, user_id, now).await?;
+                Err(AppError::Upstream(failure.to_string().into()))
+            } else {
+                Err(AppError::Upstream(
+                    format!("{failure}; it counts against today's generations").into(),
+                ))
+            }
         }
     }
 }

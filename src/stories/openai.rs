@@ -16,13 +16,15 @@ pub struct OpenAiGenerator {
     endpoint: String,
     api_key: Option<SecretString>,
     model: String,
+    max_tokens: u32,
+    timeout: Duration,
 }
 
 impl OpenAiGenerator {
     /// A generator for `config`.
     pub fn new(config: &StoryConfig) -> Self {
         let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.openai_timeout_secs))
+            .timeout(config.openai_timeout())
             .build()
             .unwrap_or_default();
         Self {
@@ -33,6 +35,8 @@ impl OpenAiGenerator {
             ),
             api_key: config.openai_api_key.clone(),
             model: config.openai_model.clone(),
+            max_tokens: config.openai_max_tokens,
+            timeout: config.openai_timeout(),
         }
     }
 }
@@ -62,6 +66,9 @@ impl StoryGenerator for OpenAiGenerator {
                 { "role": "user", "content": material.prompt() },
             ],
             "temperature": 0.7,
+            // Bounds what one generation can cost; OpenAI, Ollama, vLLM and
+            // llama.cpp all read this name.
+            "max_tokens": self.max_tokens,
         });
         let mut request = self.client.post(&self.endpoint).json(&body);
         if let Some(key) = &self.api_key {
@@ -82,6 +89,10 @@ impl StoryGenerator for OpenAiGenerator {
             .map(|text| text.trim().to_owned())
             .filter(|text| !text.is_empty())
             .ok_or(GenerationError::BadAnswer)
+    }
+
+    fn time_limit(&self) -> Option<Duration> {
+        Some(self.timeout)
     }
 }
 

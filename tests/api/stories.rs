@@ -235,6 +235,20 @@ async fn fake_openai() -> String {
                 (StatusCode::OK, Json(json!({})))
             }
             Some("garbled") => (StatusCode::OK, Json(json!({ "choices": [] }))),
+            Some("echo-max-tokens") => {
+                let story = format!("max_tokens={}", body["max_tokens"]);
+                (
+                    StatusCode::OK,
+                    Json(json!({ "choices": [{ "message": { "content": story } }] })),
+                )
+            }
+            Some("leisurely") => {
+                tokio::time::sleep(Duration::from_secs(2)).await;
+                (
+                    StatusCode::OK,
+                    Json(json!({ "choices": [{ "message": { "content": "Worth the wait." } }] })),
+                )
+            }
             _ => {
                 let prompt = body["messages"][1]["content"].as_str().unwrap_or_default();
                 let story = format!(
@@ -258,7 +272,7 @@ async fn fake_openai() -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_openai_generator_speaks_chat_completions_and_failures_cost_nothing() {
+async fn the_openai_generator_speaks_chat_completions_and_only_a_few_failures_are_refunded() {
     let base = fake_openai().await;
     let db = Arc::new(TestDb::new().await);
     let server_for = |model: &'static str, key: &'static str| {
@@ -270,6 +284,7 @@ async fn the_openai_generator_speaks_chat_completions_and_failures_cost_nothing(
                 config.stories.openai_api_key = Some(key.into());
                 config.stories.openai_model = model.into();
                 config.stories.openai_timeout_secs = 1;
+                config.stories.story_daily_refunds = 3;
             })
             .await
         }
@@ -287,12 +302,16 @@ async fn the_openai_generator_speaks_chat_completions_and_failures_cost_nothing(
         "{content}"
     );
 
-    for (model, key, says) in [
+    // Three failures a day are given back; the fourth counts.
+    for (failure, (model, key, says)) in [
         ("broken", "test-key", "HTTP 500"),
         ("good", "wrong-key", "HTTP 401"),
         ("slow", "test-key", "did not answer in time"),
         ("garbled", "test-key", "unusable answer"),
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let server = server_for(model, key).await;
         let body = server
             .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
@@ -305,12 +324,71 @@ async fn the_openai_generator_speaks_chat_completions_and_failures_cost_nothing(
         let message = body["errors"][0]["message"].as_str().unwrap();
         assert!(message.contains(says), "{model}: {message}");
         assert!(!message.contains("127.0.0.1"), "no internals: {message}");
+        let refunded = failure < 3;
+        assert_eq!(
+            message.contains("counts against today's generations"),
+            !refunded,
+            "{model}: {message}"
+        );
         let quota = server.gql_as(Some(&token), QUOTA, json!({})).await;
         assert_eq!(
-            quota["data"]["storyQuota"]["used"], 1,
-            "{model}: a failed generation costs nothing"
+            quota["data"]["storyQuota"]["used"],
+            if refunded { 1 } else { 2 },
+            "{model}: failure {} of the day",
+            failure + 1
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_tokens_reaches_the_generator() {
+    let base = fake_openai().await;
+    let server = TestServer::start_with(TestDb::new().await, move |config| {
+        config.stories.story_generator = growth_diary::config::GeneratorKind::Openai;
+        config.stories.openai_base_url = base.parse().unwrap();
+        config.stories.openai_api_key = Some("test-key".into());
+        config.stories.openai_model = "echo-max-tokens".into();
+        config.stories.openai_max_tokens = 321;
+    })
+    .await;
+    let token = sign_up(&server, "tokens@example.com", PASSWORD).await;
+    let story = server
+        .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
+        .await;
+    assert_eq!(
+        story["data"]["generateStory"]["content"], "max_tokens=321",
+        "{story}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_request_time_limit_leaves_a_generation_its_own_limit() {
+    let base = fake_openai().await;
+    let db = Arc::new(TestDb::new().await);
+    // Sign up where argon2 (slow in a debug build) has the default limit.
+    let token = sign_up(
+        &TestServer::start_with(db.clone(), |_| {}).await,
+        "patient@example.com",
+        PASSWORD,
+    )
+    .await;
+    // The generator takes 2 s: past the 1 s request limit, within its own 10 s.
+    let server = TestServer::start_with(db, move |config| {
+        config.http_limits.request_timeout_secs = 1;
+        config.stories.story_generator = growth_diary::config::GeneratorKind::Openai;
+        config.stories.openai_base_url = base.parse().unwrap();
+        config.stories.openai_api_key = Some("test-key".into());
+        config.stories.openai_model = "leisurely".into();
+        config.stories.openai_timeout_secs = 10;
+    })
+    .await;
+    let story = server
+        .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
+        .await;
+    assert_eq!(
+        story["data"]["generateStory"]["content"], "Worth the wait.",
+        "{story}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

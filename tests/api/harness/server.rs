@@ -60,9 +60,7 @@ impl TestServer {
             let shutdown = async {
                 let _ = rx.await;
             };
-            if let Err(err) = app::serve(listener, state.router(), shutdown).await {
-                eprintln!("test server failed: {err}");
-            }
+            app::serve(listener, state, shutdown).await;
         });
         let client = reqwest::Client::builder()
             .cookie_store(true)
