@@ -1,9 +1,9 @@
-//! The application: shared state, start-up, and serving with graceful shutdown.
+//! Wiring: builds the pieces, serves them, shuts down. Only the binary (and
+//! the tests, which start servers) use it; nothing in the server imports it.
 
 use std::future::Future;
 use std::sync::Arc;
 
-use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
@@ -11,51 +11,16 @@ use crate::auth::cookie::CookieSettings;
 use crate::auth::secretbox::SecretBox;
 use crate::email::{self, Mailer};
 use crate::oauth::{self, flow::OAuthService};
-use crate::stories::{self, generator::StoryGenerator};
+use crate::stories;
 
 use crate::config::ServeConfig;
+use crate::db;
 use crate::db::connect::ConnectError;
 use crate::db::migrate::MigrateError;
 use crate::db::pool::StatementCounter;
-use crate::db::{self, DbPool};
-use crate::graphql::{self, AppSchema};
-use crate::http;
-
-/// What resolvers and handlers need to do their work. Cheap to clone; the
-/// GraphQL schema carries it in its data.
-#[derive(Clone)]
-pub struct Services {
-    /// The database pool.
-    pub pool: DbPool,
-    /// The server's settings.
-    pub config: Arc<ServeConfig>,
-    /// How the session cookie is named and flagged.
-    pub cookies: CookieSettings,
-    /// Wakes the email worker after a transaction queued email.
-    pub email_wakeup: Arc<Notify>,
-    /// SQL statements run through the pool.
-    pub statements: StatementCounter,
-    /// Writes AI stories.
-    pub story_generator: Arc<dyn StoryGenerator>,
-    /// OAuth sign-in providers.
-    pub oauth: Arc<OAuthService>,
-}
-
-impl Services {
-    /// Tells the email worker that email is waiting.
-    pub fn email_queued(&self) {
-        self.email_wakeup.notify_one();
-    }
-}
-
-/// What every request handler shares. Cheap to clone.
-#[derive(Clone)]
-pub struct AppState {
-    /// The services, also in the schema's data.
-    pub services: Services,
-    /// The GraphQL schema.
-    pub schema: AppSchema,
-}
+use crate::graphql;
+use crate::http::{self, AppState};
+use crate::services::Services;
 
 /// Why the server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
@@ -81,41 +46,38 @@ pub enum StartError {
     Seed(String),
 }
 
-impl AppState {
-    /// Prepares the database (create, migrate unless told not to) and builds the state.
-    pub async fn build(config: ServeConfig) -> Result<Self, StartError> {
-        db::connect::ensure_database(&config.database).await?;
-        if !config.skip_migrations {
-            for version in db::migrate::run_pending(&config.database).await? {
-                tracing::info!(%version, "applied migration");
-            }
+/// Prepares the database (create, migrate unless told not to), starts the
+/// email worker, and builds the web layer's state.
+pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
+    db::connect::ensure_database(&config.database).await?;
+    if !config.skip_migrations {
+        for version in db::migrate::run_pending(&config.database).await? {
+            tracing::info!(%version, "applied migration");
         }
-        let mailer = Mailer::from_config(&config.email)?;
-        let statements = StatementCounter::default();
-        let pool = db::pool::build(&config.database, &statements)?;
-        db::pool::ping(&pool).await?;
-        let story_generator = stories::generator::from_config(&config.stories);
-        let providers = oauth::provider::from_config(&config.oauth)?;
-        let secrets = config.oauth.encryption_key.as_ref().map(SecretBox::new);
-        let oauth = Arc::new(OAuthService::new(providers, secrets));
-        let services = Services {
-            pool: pool.clone(),
-            cookies: CookieSettings::for_public_url(&config.public_url),
-            story_generator,
-            oauth,
-            config: Arc::new(config),
-            email_wakeup: Arc::new(Notify::new()),
-            statements,
-        };
-        email::worker::spawn(pool, mailer, services.email_wakeup.clone());
-        let schema = graphql::builder().data(services.clone()).finish();
-        Ok(Self { services, schema })
     }
-
-    /// The router serving this state.
-    pub fn router(&self) -> Router {
-        http::router(self.clone())
-    }
+    let mailer = Mailer::from_config(&config.email)?;
+    let statements = StatementCounter::default();
+    let pool = db::pool::build(&config.database, &statements)?;
+    db::pool::ping(&pool).await?;
+    let story_generator = stories::generator::from_config(&config.stories);
+    let providers = oauth::provider::from_config(&config.oauth)?;
+    let secrets = config.oauth.encryption_key.as_ref().map(SecretBox::new);
+    let oauth = Arc::new(OAuthService::new(providers, secrets));
+    let services = Services {
+        pool: pool.clone(),
+        cookies: CookieSettings::for_public_url(&config.public_url),
+        story_generator,
+        config: Arc::new(config),
+        email_wakeup: Arc::new(Notify::new()),
+        statements,
+    };
+    email::worker::spawn(pool, mailer, services.email_wakeup.clone());
+    let schema = graphql::builder().data(services.clone()).finish();
+    Ok(AppState {
+        services,
+        schema,
+        oauth,
+    })
 }
 
 /// `growth-diary serve`: start, listen, and serve until SIGTERM or Ctrl-C.
@@ -125,7 +87,7 @@ pub async fn run(config: ServeConfig) -> Result<(), StartError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
-    let state = AppState::build(config).await?;
+    let state = build(config).await?;
     tracing::info!(%addr, database = %state.services.config.database.database_url, "listening");
     serve(listener, state, shutdown_signal()).await;
     Ok(())
@@ -139,7 +101,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let limits = state.services.config.http_limits.clone();
-    http::server::serve(listener, state.router(), &limits, shutdown).await;
+    http::server::serve(listener, http::router(state), &limits, shutdown).await;
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod http;
 pub mod oauth;
 pub mod seed;
+pub mod services;
 pub mod social;
 pub mod stories;
 pub mod telemetry;

@@ -3,7 +3,6 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::accounts::{Actor, SignedIn, profile, verification};
-use crate::app::Services;
 use crate::auth::rate_limit::{
     self, SIGN_IN_PER_EMAIL, SIGN_IN_PER_EMAIL_AND_IP, SIGN_IN_PER_IP, SIGN_UP_PER_IP,
 };
@@ -13,6 +12,7 @@ use crate::db::models::session as sessions;
 use crate::db::models::user::{NewUser, User};
 use crate::db::models::verification_token;
 use crate::error::{AppError, AppResult};
+use crate::services::Services;
 
 /// The one answer to every failed sign-in, whichever part was wrong.
 fn wrong_credentials() -> AppError {

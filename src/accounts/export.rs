@@ -1,9 +1,9 @@
 //! Data portability: everything the actor owns, as one JSON document.
 
-use crate::app::Services;
 use crate::auth::rate_limit::EXPORT_PER_USER;
 use crate::db::models::export;
 use crate::error::AppResult;
+use crate::services::Services;
 
 /// The actor's data as JSON text (no password hash, token or token hash).
 /// Building it reads every row the user owns, so it is limited per user.

@@ -3,11 +3,11 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::accounts::Actor;
-use crate::app::Services;
 use crate::db::models::audit_event::{self, AuditKind, Origin};
 use crate::db::models::oauth_account::OAuthAccount;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
+use crate::services::Services;
 
 /// The user's linked identities.
 pub async fn list(services: &Services, user_id: uuid::Uuid) -> AppResult<Vec<OAuthAccount>> {

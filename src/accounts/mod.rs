@@ -23,8 +23,33 @@ pub struct SignedIn {
 }
 
 /// Who is acting: the signed-in user and the session they act through.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
     pub user_id: uuid::Uuid,
     pub session_id: uuid::Uuid,
+}
+
+/// Who is asking: a signed-in actor, or nobody. (A user without a session,
+/// or a session without a user, cannot be expressed.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Viewer(Option<Actor>);
+
+impl Viewer {
+    /// Nobody signed in.
+    pub const ANONYMOUS: Self = Self(None);
+
+    /// A viewer signed in as `actor`.
+    pub fn signed_in(actor: Actor) -> Self {
+        Self(Some(actor))
+    }
+
+    /// The signed-in user's id.
+    pub fn user_id(&self) -> Option<uuid::Uuid> {
+        self.0.map(|actor| actor.user_id)
+    }
+
+    /// The signed-in actor, or UNAUTHENTICATED.
+    pub fn actor(&self) -> crate::error::AppResult<Actor> {
+        self.0.ok_or_else(crate::error::AppError::unauthenticated)
+    }
 }

@@ -4,11 +4,11 @@ use std::collections::HashSet;
 
 use diesel_async::AsyncPgConnection;
 
-use crate::app::Services;
 use crate::db::constraints;
 use crate::db::enums::ExperienceLevel;
 use crate::db::models::user::{ProfileChanges, User};
 use crate::error::{AppError, AppResult};
+use crate::services::Services;
 
 /// One field of an edit: left alone, cleared, or set.
 #[derive(Debug, Clone, Default)]

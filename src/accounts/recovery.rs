@@ -3,7 +3,6 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::accounts::SignedIn;
-use crate::app::Services;
 use crate::auth::rate_limit::RESET_PER_EMAIL;
 use crate::auth::{email_address, password, session, tokens};
 use crate::db::models::audit_event::{self, AuditKind, Origin};
@@ -13,6 +12,7 @@ use crate::db::models::session as sessions;
 use crate::db::models::user::User;
 use crate::email::templates;
 use crate::error::{AppError, AppResult};
+use crate::services::Services;
 
 /// Emails a reset link when `email` has an account. The caller always answers
 /// true: the answer, and its timing, say nothing about whether it has one.

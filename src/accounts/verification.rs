@@ -4,7 +4,6 @@ use chrono::{Duration, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::accounts::Actor;
-use crate::app::Services;
 use crate::auth::rate_limit::VERIFICATION_PER_USER;
 use crate::auth::tokens;
 use crate::db::models::audit_event::{self, AuditKind, Origin};
@@ -13,6 +12,7 @@ use crate::db::models::user::User;
 use crate::db::models::verification_token;
 use crate::email::templates;
 use crate::error::{AppError, AppResult};
+use crate::services::Services;
 
 /// How long a verification link works.
 pub const LIFETIME: Duration = Duration::hours(24);

@@ -3,34 +3,12 @@
 use async_graphql::Context;
 use uuid::Uuid;
 
-use crate::accounts::Actor;
-use crate::app::Services;
+use crate::accounts::Viewer;
 use crate::db::models::audit_event::Origin;
 use crate::db::statement_budget;
 use crate::db::{DbConn, DbPool};
-use crate::error::{AppError, AppResult};
-
-/// Who is asking: the signed-in user and their session, if any. Put into each request's data.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Viewer {
-    /// The signed-in user's id.
-    pub user_id: Option<Uuid>,
-    /// The session the request came with.
-    pub session_id: Option<Uuid>,
-}
-
-impl Viewer {
-    /// The signed-in actor, or UNAUTHENTICATED.
-    pub fn actor(&self) -> AppResult<Actor> {
-        match (self.user_id, self.session_id) {
-            (Some(user_id), Some(session_id)) => Ok(Actor {
-                user_id,
-                session_id,
-            }),
-            _ => Err(AppError::unauthenticated()),
-        }
-    }
-}
+use crate::error::AppResult;
+use crate::services::Services;
 
 /// The users who got a session during this request (`signUp`, `signIn`,
 /// `resetPassword`). The session's token is in the same response, so its user
@@ -53,7 +31,7 @@ pub fn session_started(ctx: &Context<'_>, user_id: Uuid) {
 /// Whether `user_id` is the viewer: the request's signed-in user, or a user
 /// who got a session in this request.
 pub fn is_viewer(ctx: &Context<'_>, user_id: Uuid) -> bool {
-    viewer(ctx).user_id == Some(user_id)
+    viewer(ctx).user_id() == Some(user_id)
         || ctx.data_opt::<SessionsStarted>().is_some_and(|started| {
             started
                 .0

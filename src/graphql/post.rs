@@ -189,7 +189,7 @@ impl PostQuery {
     /// Null when there is no such post, it was deleted, or it is someone else's draft
     async fn post(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Post>> {
         let id = ids::parse(&id, "id")?;
-        let viewer = context::viewer(ctx).user_id;
+        let viewer = context::viewer(ctx).user_id();
         let post = context::loaders(ctx).posts.load_one(id).await?;
         Ok(post.filter(|post| posts::visible_to(post, viewer)))
     }

@@ -27,7 +27,7 @@ impl Reply {
 
     async fn post(&self, ctx: &Context<'_>) -> AppResult<Post> {
         let post = context::loaders(ctx).posts.load_one(self.post_id).await?;
-        posts::readable(post, context::viewer(ctx).user_id)
+        posts::readable(post, context::viewer(ctx).user_id())
     }
 
     async fn created_at(&self) -> DateTime<Utc> {

@@ -23,7 +23,7 @@ pub struct UserQuery;
 impl UserQuery {
     /// Null when not signed in
     async fn me(&self, ctx: &Context<'_>) -> AppResult<Option<User>> {
-        let Some(user_id) = context::viewer(ctx).user_id else {
+        let Some(user_id) = context::viewer(ctx).user_id() else {
             return Ok(None);
         };
         let mut conn = context::conn(ctx).await?;
@@ -114,7 +114,7 @@ impl User {
         // The batched first pages show drafts by the request's own viewer; a
         // user who signed in during this request reads theirs directly.
         let batched =
-            page.after.is_none() && own == (context::viewer(ctx).user_id == Some(self.id));
+            page.after.is_none() && own == (context::viewer(ctx).user_id() == Some(self.id));
         let rows = if batched {
             // First pages of many users come from one batched statement.
             context::loaders(ctx)
@@ -187,7 +187,7 @@ impl User {
         if context::is_viewer(ctx, self.id) {
             return Ok(());
         }
-        match context::viewer(ctx).user_id {
+        match context::viewer(ctx).user_id() {
             None => Err(AppError::unauthenticated()),
             Some(_) => Err(AppError::forbidden()),
         }

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 
 use axum::http::{HeaderMap, header};
 
-use crate::app::Services;
+use crate::accounts::{Actor, Viewer};
 use crate::auth::{client, session};
 use crate::db::models::audit_event::Origin;
 use crate::error::AppResult;
-use crate::graphql::context::Viewer;
+use crate::services::Services;
 
 /// What a request proved about its sender.
 #[derive(Debug, Clone)]
@@ -30,14 +30,14 @@ pub async fn authenticate(
 ) -> AppResult<RequestAuth> {
     let cookie = services.cookies.read(headers);
     let token = bearer(headers).or(cookie);
-    let mut viewer = Viewer::default();
+    let mut viewer = Viewer::ANONYMOUS;
     if let Some(token) = token {
         let mut conn = services.pool.get().await?;
         if let Some(found) = session::resolve(&mut conn, token).await? {
-            viewer = Viewer {
-                user_id: Some(found.user_id),
-                session_id: Some(found.id),
-            };
+            viewer = Viewer::signed_in(Actor {
+                user_id: found.user_id,
+                session_id: found.id,
+            });
         }
     }
     Ok(RequestAuth {

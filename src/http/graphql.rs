@@ -25,12 +25,12 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse};
 use futures_util::FutureExt;
 
-use crate::app::AppState;
 use crate::db::statement_budget::StatementBudget;
 use crate::error::{AppError, INTERNAL_MESSAGE, codes};
 use crate::graphql::admission;
 use crate::graphql::limits::MAX_STATEMENTS;
 use crate::graphql::loaders::Loaders;
+use crate::http::AppState;
 use crate::http::auth::{self, RequestAuth};
 use crate::http::graphql_request;
 use crate::http::graphql_response::{ResponseMedia, accepts, coded_error};
@@ -98,7 +98,7 @@ async fn run(state: &AppState, batch: BatchRequest, auth: &RequestAuth) -> Batch
     let budget = StatementBudget::new(MAX_STATEMENTS);
     let loaders = Arc::new(Loaders::new(
         &state.services.pool,
-        auth.viewer.user_id,
+        auth.viewer.user_id(),
         &budget,
     ));
     let mut batch = batch

@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
-use crate::app::AppState;
 use crate::db;
+use crate::http::AppState;
 
 /// The process answers.
 pub async fn healthz() -> &'static str {

@@ -23,7 +23,22 @@ use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
-use crate::app::AppState;
+use std::sync::Arc;
+
+use crate::graphql::AppSchema;
+use crate::oauth::flow::OAuthService;
+use crate::services::Services;
+
+/// What every request handler shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    /// The services, also in the schema's data.
+    pub services: Services,
+    /// The GraphQL schema.
+    pub schema: AppSchema,
+    /// OAuth sign-in providers.
+    pub oauth: Arc<OAuthService>,
+}
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use html_escape::encode_text as text;
 use serde::Deserialize;
 
-use crate::app::AppState;
 use crate::auth::client;
+use crate::http::AppState;
 use crate::http::auth::authenticate;
 use crate::http::pages::page;
 use crate::oauth::OAuthError;
@@ -36,10 +36,10 @@ pub async fn login(
     Query(query): Query<LoginQuery>,
 ) -> Response {
     let services = &state.services;
-    let Some(provider) = services.oauth.provider(&provider) else {
+    let Some(provider) = state.oauth.provider(&provider) else {
         return not_found();
     };
-    match services
+    match state
         .oauth
         .start(services, &provider, query.redirect_to.as_deref())
         .await
@@ -71,17 +71,17 @@ pub async fn callback(
     Query(params): Query<CallbackParams>,
 ) -> Response {
     let services = &state.services;
-    let Some(provider) = services.oauth.provider(&provider) else {
+    let Some(provider) = state.oauth.provider(&provider) else {
         return not_found();
     };
     let browser_state = services.cookies.read_oauth_state(&headers);
     // A browser already signed in links the new identity to its user.
     let signed_in_as = match authenticate(services, &headers, Some(peer.0)).await {
-        Ok(auth) => auth.viewer.user_id,
+        Ok(auth) => auth.viewer.user_id(),
         Err(_) => return failure(&OAuthError::Internal, &state),
     };
     let origin = client::origin(&headers, Some(peer.0), services.config.trust_proxy);
-    let mut response = match services
+    let mut response = match state
         .oauth
         .finish(
             services,

@@ -15,9 +15,9 @@ use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 use serde::Deserialize;
 
 use crate::accounts;
-use crate::app::AppState;
 use crate::auth::client;
 use crate::error::AppError;
+use crate::http::AppState;
 
 /// `?token=` of an email link.
 #[derive(Debug, Deserialize)]

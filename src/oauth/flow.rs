@@ -20,7 +20,6 @@ use url::Url;
 use uuid::Uuid;
 
 use crate::accounts::SignedIn;
-use crate::app::Services;
 use crate::auth::secretbox::SecretBox;
 use crate::auth::{session, tokens};
 use crate::db::models::audit_event::{self, AuditKind, Origin};
@@ -28,6 +27,7 @@ use crate::db::models::oauth_account::OAuthTokens;
 use crate::db::models::oauth_state::OAuthState;
 use crate::oauth::provider::{Provider, ProviderKind};
 use crate::oauth::{OAuthError, github, linking, redirect};
+use crate::services::Services;
 
 /// How long a started sign-in may take.
 const STATE_LIFETIME: chrono::Duration = chrono::Duration::minutes(10);

@@ -4,10 +4,10 @@ use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use crate::app::Services;
 use crate::db::enums::{GoalPeriod, GoalStatus};
 use crate::db::models::goal::{Goal, GoalChanges, NewGoal};
 use crate::error::{AppError, AppResult};
+use crate::services::Services;
 use crate::social::limits::{self, Write};
 use crate::social::{achievements, title};
 

@@ -4,11 +4,11 @@
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
-use crate::app::Services;
 use crate::db::enums::PostStatus;
 use crate::db::models::like;
 use crate::db::models::post::{NewPost, Post, PostChanges};
 use crate::error::{AppError, AppResult};
+use crate::services::Services;
 use crate::social::limits::{self, Write};
 use crate::social::{MAX_POST_CONTENT, body, title};
 

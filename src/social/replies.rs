@@ -3,11 +3,11 @@
 
 use uuid::Uuid;
 
-use crate::app::Services;
 use crate::db::enums::PostStatus;
 use crate::db::models::post::Post;
 use crate::db::models::reply::Reply;
 use crate::error::{AppError, AppResult};
+use crate::services::Services;
 use crate::social::limits::{self, Write};
 use crate::social::posts::readable;
 use crate::social::{MAX_REPLY_CONTENT, body};

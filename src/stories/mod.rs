@@ -11,10 +11,10 @@ pub mod template;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use crate::app::Services;
 use crate::auth::rate_limit::STORY_REFUNDS_PER_USER;
 use crate::db::models::story::{self, Story};
 use crate::error::{AppError, AppResult};
+use crate::services::Services;
 use crate::stories::material::StoryMaterial;
 use crate::stories::period::Period;
 

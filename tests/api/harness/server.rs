@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use clap::Parser;
-use growth_diary::app::{self, AppState};
+use growth_diary::app;
 use growth_diary::cli::Cli;
 use growth_diary::config::ServeConfig;
 use serde_json::{Value, json};
@@ -23,7 +23,7 @@ pub struct TestServer {
     /// A client without cookies: only a bearer token authenticates it.
     plain: reqwest::Client,
     /// The server's services (its pool, its statement counter).
-    pub services: growth_diary::app::Services,
+    pub services: growth_diary::services::Services,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -53,7 +53,7 @@ impl TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         config.public_url = base.parse().expect("a valid URL");
-        let state = AppState::build(config).await.expect("the server starts");
+        let state = app::build(config).await.expect("the server starts");
         let services = state.services.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {

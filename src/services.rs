@@ -1,0 +1,38 @@
+//! The shared state the domain works with: the pool, the settings, the email
+//! worker's wake-up, the story generator. A leaf: it imports building blocks
+//! only, so every layer may use it and none of them is imported back.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+
+use crate::auth::cookie::CookieSettings;
+use crate::config::ServeConfig;
+use crate::db::DbPool;
+use crate::db::pool::StatementCounter;
+use crate::stories::generator::StoryGenerator;
+
+/// What the domain needs to do its work. Cheap to clone; the GraphQL schema
+/// carries it in its data.
+#[derive(Clone)]
+pub struct Services {
+    /// The database pool.
+    pub pool: DbPool,
+    /// The server's settings.
+    pub config: Arc<ServeConfig>,
+    /// How the session cookie is named and flagged.
+    pub cookies: CookieSettings,
+    /// Wakes the email worker after a transaction queued email.
+    pub email_wakeup: Arc<Notify>,
+    /// SQL statements run through the pool.
+    pub statements: StatementCounter,
+    /// Writes AI stories.
+    pub story_generator: Arc<dyn StoryGenerator>,
+}
+
+impl Services {
+    /// Tells the email worker that email is waiting.
+    pub fn email_queued(&self) {
+        self.email_wakeup.notify_one();
+    }
+}
