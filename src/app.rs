@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use crate::auth::cookie::CookieSettings;
 use crate::auth::secretbox::SecretBox;
 use crate::email::{self, Mailer};
+use crate::events::EventHub;
 use crate::oauth::{self, flow::OAuthService};
 use crate::stories::{self, generator::StoryGenerator};
 
@@ -55,6 +56,8 @@ pub struct AppState {
     pub services: Services,
     /// The GraphQL schema.
     pub schema: AppSchema,
+    /// Open WebSockets (subscriptions).
+    pub ws: http::ws::WsState,
 }
 
 /// Why the server could not start or stopped.
@@ -110,8 +113,24 @@ impl AppState {
             statements,
         };
         email::worker::spawn(pool, mailer, services.email_wakeup.clone());
-        let schema = graphql::builder().data(services.clone()).finish();
-        Ok(Self { services, schema })
+        let live = &services.config.live;
+        let hub = EventHub::start(
+            services.config.database.migration_url().clone(),
+            usize::try_from(live.live_event_buffer).unwrap_or(usize::MAX),
+        );
+        let max_sockets = usize::try_from(live.ws_max_sockets_per_user).unwrap_or(usize::MAX);
+        let ws = http::ws::WsState {
+            sockets: http::ws::Sockets::start(max_sockets, &hub, services.pool.clone()),
+        };
+        let schema = graphql::builder()
+            .data(services.clone())
+            .data(graphql::subscription::Live::new(hub, &services.pool))
+            .finish();
+        Ok(Self {
+            services,
+            schema,
+            ws,
+        })
     }
 
     /// The router serving this state.

@@ -5,6 +5,7 @@ pub mod graphql;
 pub mod health;
 pub mod oauth;
 pub mod pages;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -23,7 +24,7 @@ use crate::app::AppState;
 pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.services.config.max_body_bytes).unwrap_or(usize::MAX);
     Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql", get(ws::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/verify-email", get(pages::verify_email))
