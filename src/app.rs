@@ -121,6 +121,7 @@ impl AppState {
         let max_sockets = usize::try_from(live.ws_max_sockets_per_user).unwrap_or(usize::MAX);
         let ws = http::ws::WsState {
             sockets: http::ws::Sockets::start(max_sockets, &hub, services.pool.clone()),
+            hub: hub.clone(),
         };
         let schema = graphql::builder()
             .data(services.clone())

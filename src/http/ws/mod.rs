@@ -30,6 +30,8 @@ pub use sockets::Sockets;
 pub struct WsState {
     /// Signed-in sockets, by user.
     pub sockets: Arc<Sockets>,
+    /// The instance's event broadcast.
+    pub hub: Arc<crate::events::EventHub>,
 }
 
 /// GET /graphql: a WebSocket upgrade starts a subscription connection;

@@ -6,6 +6,7 @@ pub mod factories;
 pub mod mail;
 pub mod oauth;
 pub mod server;
+pub mod ws;
 
 pub use db::TestDb;
 pub use server::TestServer;
