@@ -51,6 +51,9 @@ mod close {
 /// whenever it is polled, so this only fills if a client floods the socket.
 const INBOX: usize = 64;
 
+/// The longest a client may take to accept one message.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A connection about to start.
 pub struct Connection {
     pub state: AppState,
@@ -84,7 +87,7 @@ impl Connection {
                 code,
                 reason: reason.into(),
             };
-            let _ = socket.send(Message::Close(Some(frame))).await;
+            let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
         }
     }
 
@@ -346,11 +349,12 @@ fn forward(
 }
 
 async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Close> {
-    // A failed send means the client is gone; closing is all that is left.
-    socket
-        .send(message)
-        .await
-        .map_err(|_| Close::new(close::GOING_AWAY, "send failed"))
+    // A failed send means the client is gone; one that takes no message for
+    // this long holds the connection's task (and its events) hostage.
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(Close::new(close::GOING_AWAY, "the client does not read")),
+    }
 }
 
 /// An `error` message: the operation `id` failed before it started.
