@@ -169,12 +169,11 @@ async fn main() {
     let pid = server.0.id();
     let http = reqwest::Client::new();
     let started = Instant::now();
-    while http
+    while !http
         .get(format!("{base}/readyz"))
         .send()
         .await
-        .map(|r| r.status().is_success())
-        != Ok(true)
+        .is_ok_and(|r| r.status().is_success())
     {
         assert!(
             started.elapsed() < Duration::from_secs(60),

@@ -87,7 +87,8 @@ impl Connection {
                 code,
                 reason: reason.into(),
             };
-            let _ = tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+            let _ =
+                tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
         }
     }
 
