@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use crate::auth::cookie::CookieSettings;
 use crate::auth::secretbox::SecretBox;
 use crate::email::{self, Mailer};
+use crate::events::EventHub;
 use crate::oauth::{self, flow::OAuthService};
 use crate::stories;
 
@@ -72,11 +73,25 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
         statements,
     };
     email::worker::spawn(pool, mailer, services.email_wakeup.clone());
-    let schema = graphql::builder().data(services.clone()).finish();
+    let live = &services.config.live;
+    let hub = EventHub::start(
+        services.config.database.migration_url().clone(),
+        usize::try_from(live.live_event_buffer).unwrap_or(usize::MAX),
+    );
+    let max_sockets = usize::try_from(live.ws_max_sockets_per_user).unwrap_or(usize::MAX);
+    let ws = http::ws::WsState {
+        sockets: http::ws::Sockets::start(max_sockets, &hub, services.pool.clone()),
+        hub: hub.clone(),
+    };
+    let schema = graphql::builder()
+        .data(services.clone())
+        .data(graphql::subscription::Live::new(hub, &services.pool))
+        .finish();
     Ok(AppState {
         services,
         schema,
         oauth,
+        ws,
     })
 }
 

@@ -184,6 +184,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub write_limits: WriteLimitConfig,
 
+    #[command(flatten)]
+    pub live: LiveConfig,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
@@ -369,6 +372,34 @@ pub struct OAuthConfig {
     /// 32 bytes, base64: encrypts provider tokens at rest (AES-256-GCM); unset: tokens are not stored.
     #[arg(long, env = "ENCRYPTION_KEY", value_parser = parse_encryption_key)]
     pub encryption_key: Option<EncryptionKey>,
+}
+
+/// Live updates: GraphQL subscriptions over WebSocket.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LiveConfig {
+    /// Subscriptions one WebSocket may hold at once.
+    #[arg(long, env = "WS_MAX_SUBSCRIPTIONS", default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub ws_max_subscriptions: u32,
+
+    /// WebSockets one signed-in user may hold open on one instance.
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub ws_max_sockets_per_user: u32,
+
+    /// Largest WebSocket message a client may send, in bytes (larger: close 1009).
+    #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
+    pub ws_max_message_bytes: u32,
+
+    /// Seconds a client has to send `connection_init` (then: close 4408).
+    #[arg(long, env = "WS_INIT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub ws_init_timeout_secs: u64,
+
+    /// Seconds between the server's pings; a client silent for two intervals is dropped.
+    #[arg(long, env = "WS_PING_INTERVAL_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub ws_ping_interval_secs: u64,
+
+    /// Events kept for each subscriber that has not taken them yet; past it, the subscriber is told it missed some.
+    #[arg(long, env = "LIVE_EVENT_BUFFER", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
+    pub live_event_buffer: u32,
 }
 
 /// An AES-256 key. Its `Debug` never shows it.

@@ -13,6 +13,7 @@ pub mod db;
 pub mod deadline;
 pub mod email;
 pub mod error;
+pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod oauth;

@@ -109,6 +109,35 @@ pub async fn client(url: &DatabaseUrl, timeout: Duration) -> Result<Client, toki
     }
 }
 
+/// The stream of a connection's asynchronous messages (notifications, notices).
+pub type MessageStream = futures_util::stream::BoxStream<
+    'static,
+    Result<tokio_postgres::AsyncMessage, tokio_postgres::Error>,
+>;
+
+/// A client whose connection's messages the caller polls itself (for
+/// `LISTEN`; the client only makes progress while they are polled). TCP
+/// keepalives find a dead peer that would otherwise look idle forever.
+pub async fn listening_client(
+    url: &DatabaseUrl,
+    timeout: Duration,
+    application_name: &str,
+) -> Result<(Client, MessageStream), tokio_postgres::Error> {
+    let mut config = session_config(url, timeout);
+    config.application_name(application_name);
+    config.keepalives(true);
+    config.keepalives_idle(Duration::from_secs(30));
+    if wants_tls(&config) {
+        let (client, mut connection) = config.connect(tls_connector()).await?;
+        let messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        Ok((client, Box::pin(messages)))
+    } else {
+        let (client, mut connection) = config.connect(NoTls).await?;
+        let messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+        Ok((client, Box::pin(messages)))
+    }
+}
+
 /// Quotes a PostgreSQL identifier (for statements that cannot take parameters).
 pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))

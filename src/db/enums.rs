@@ -62,3 +62,15 @@ pub enum PostStatus {
     Draft,
     Published,
 }
+
+/// Why a notification was sent.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, DbEnum, async_graphql::Enum, serde::Serialize,
+)]
+#[ExistingTypePath = "crate::db::schema::sql_types::NotificationKind"]
+#[DbValueStyle = "SCREAMING_SNAKE_CASE"]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum NotificationKind {
+    PostLiked,
+    PostReplied,
+}

@@ -22,6 +22,11 @@ pub mod sql_types {
     #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
     #[diesel(postgres_type(name = "post_status"))]
     pub struct PostStatus;
+
+    /// `notification_kind`
+    #[derive(diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+    #[diesel(postgres_type(name = "notification_kind"))]
+    pub struct NotificationKind;
 }
 
 diesel::table! {
@@ -249,6 +254,23 @@ diesel::table! {
         nonce -> Text,
         redirect_to -> Text,
         expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::NotificationKind;
+
+    notifications (id) {
+        id -> Uuid,
+        recipient_id -> Uuid,
+        actor_id -> Uuid,
+        kind -> NotificationKind,
+        post_id -> Uuid,
+        reply_id -> Nullable<Uuid>,
+        read_at -> Nullable<Timestamptz>,
+        withdrawn -> Bool,
         created_at -> Timestamptz,
     }
 }

@@ -31,6 +31,7 @@ pub struct Loaders {
     pub liked_by_viewer: DataLoader<LikedByViewer, HashMapCache>,
     pub first_replies: DataLoader<FirstReplies, HashMapCache>,
     pub first_posts: DataLoader<FirstPosts, HashMapCache>,
+    pub replies: DataLoader<ReplyLoader, HashMapCache>,
 }
 
 impl Loaders {
@@ -73,7 +74,22 @@ impl Loaders {
                 spawn.clone(),
                 HashMapCache::default(),
             ),
+            replies: DataLoader::with_cache(
+                ReplyLoader(pool.clone()),
+                spawn.clone(),
+                HashMapCache::default(),
+            ),
         }
+    }
+
+    /// Empties every cache (a subscription does before each event it delivers).
+    pub fn clear(&self) {
+        self.users.clear::<Uuid>();
+        self.posts.clear::<Uuid>();
+        self.liked_by_viewer.clear::<Uuid>();
+        self.first_replies.clear::<(Uuid, i64)>();
+        self.first_posts.clear::<(Uuid, i64)>();
+        self.replies.clear::<Uuid>();
     }
 }
 
@@ -92,7 +108,7 @@ impl Loader<Uuid> for UserLoader {
 }
 
 /// Live posts by id (visibility is checked by the caller).
-pub struct PostLoader(DbPool);
+pub struct PostLoader(pub DbPool);
 
 impl Loader<Uuid> for PostLoader {
     type Value = Post;
@@ -102,6 +118,20 @@ impl Loader<Uuid> for PostLoader {
         let mut conn = checkout(&self.0).await?;
         let posts = Post::find_many(&mut conn, keys).await?;
         Ok(posts.into_iter().map(|post| (post.id, post)).collect())
+    }
+}
+
+/// Live replies by id (visibility of their post is checked by the caller).
+pub struct ReplyLoader(pub DbPool);
+
+impl Loader<Uuid> for ReplyLoader {
+    type Value = Reply;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Reply>, AppError> {
+        let mut conn = checkout(&self.0).await?;
+        let replies = Reply::find_many(&mut conn, keys).await?;
+        Ok(replies.into_iter().map(|reply| (reply.id, reply)).collect())
     }
 }
 

@@ -9,13 +9,16 @@ pub mod ids;
 pub mod json;
 pub mod limits;
 pub mod loaders;
+pub mod notification;
 pub mod post;
 pub mod reply;
 pub mod story;
+pub mod subscription;
 pub mod user;
 
 use crate::db::enums::{GoalPeriod, GoalStatus, PostStatus};
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, Schema, SchemaBuilder};
+use subscription::Subscription;
 
 /// The root query: one part per domain.
 #[derive(MergedObject, Default)]
@@ -24,6 +27,7 @@ pub struct Query(
     account::AccountQuery,
     post::PostQuery,
     story::StoryQuery,
+    notification::NotificationQuery,
 );
 
 /// The root mutation: one part per domain.
@@ -34,17 +38,18 @@ pub struct Mutation(
     post::PostMutation,
     reply::ReplyMutation,
     story::StoryMutation,
+    notification::NotificationMutation,
 );
 
 /// The server's schema.
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
 /// The schema with its limits and no data attached; the server adds the pool.
-pub fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+pub fn builder() -> SchemaBuilder<Query, Mutation, Subscription> {
     limits::apply(Schema::build(
         Query::default(),
         Mutation::default(),
-        EmptySubscription,
+        Subscription,
     ))
     // The contract's enums, also before any field uses them.
     .register_output_type::<GoalPeriod>()

@@ -9,6 +9,7 @@ pub mod oauth;
 pub mod pages;
 pub mod server;
 pub mod timeout;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -38,6 +39,8 @@ pub struct AppState {
     pub schema: AppSchema,
     /// OAuth sign-in providers.
     pub oauth: Arc<OAuthService>,
+    /// Open WebSockets (subscriptions).
+    pub ws: ws::WsState,
 }
 
 /// Every route of the server.
@@ -45,7 +48,7 @@ pub fn router(state: AppState) -> Router {
     let body_limit = usize::try_from(state.services.config.max_body_bytes).unwrap_or(usize::MAX);
     let limits = state.services.config.http_limits.clone();
     Router::new()
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphql", get(ws::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(

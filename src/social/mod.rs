@@ -2,8 +2,10 @@
 //! authorization check per kind of object and the input rules.
 
 pub mod achievements;
+pub mod announce;
 pub mod goals;
 pub mod limits;
+pub mod notifications;
 pub mod posts;
 pub mod replies;
 

@@ -10,7 +10,7 @@ use crate::db::models::post::{NewPost, Post, PostChanges};
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 use crate::social::limits::{self, Write};
-use crate::social::{MAX_POST_CONTENT, body, title};
+use crate::social::{MAX_POST_CONTENT, announce, body, title};
 
 /// A new post as the client sent it.
 #[derive(Debug, Clone)]
@@ -65,7 +65,13 @@ pub async fn create(services: &Services, author_id: Uuid, draft: PostDraft) -> A
         Write::Post,
     )
     .await?;
-    Ok(Post::insert(&mut conn, &post).await?)
+    let conn: &mut AsyncPgConnection = &mut conn;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let post = Post::insert(conn, &post).await?;
+        announce::post_created(conn, &post).await?;
+        Ok(post)
+    })
+    .await
 }
 
 /// Edits the author's post.
@@ -90,18 +96,28 @@ pub async fn update(
     };
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
-    writable(Post::find(conn, id).await?, user_id)?;
+    let before = writable(Post::find(conn, id).await?, user_id)?;
     if changes.title.is_none() && changes.content.is_none() && changes.status.is_none() {
-        return readable(Post::find(conn, id).await?, Some(user_id));
+        return Ok(before);
     }
-    Ok(Post::update(conn, id, &changes).await?)
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let after = Post::update(conn, id, &changes).await?;
+        announce::post_updated(conn, &before, &after).await?;
+        Ok(after)
+    })
+    .await
 }
 
 /// Soft-deletes the author's post.
 pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
-    writable(Post::find(&mut conn, id).await?, user_id)?;
-    Ok(Post::soft_delete(&mut conn, id).await?)
+    let conn: &mut AsyncPgConnection = &mut conn;
+    let post = writable(Post::find(conn, id).await?, user_id)?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        Post::soft_delete(conn, id).await?;
+        Ok(announce::post_deleted(conn, &post).await?)
+    })
+    .await
 }
 
 /// Likes or unlikes a visible post (idempotent) and returns it with its new count.
@@ -124,6 +140,7 @@ pub async fn set_liked(
         } else {
             like::unlike(conn, user_id, post_id).await?;
         }
+        announce::like_set(conn, user_id, &post, liked).await?;
         readable(Post::find(conn, post_id).await?, Some(user_id))
     })
     .await

@@ -1,6 +1,7 @@
 //! Replies: on published posts; edited by their author; deleted by their
 //! author or by the post's author.
 
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::db::enums::PostStatus;
@@ -10,7 +11,7 @@ use crate::error::{AppError, AppResult};
 use crate::services::Services;
 use crate::social::limits::{self, Write};
 use crate::social::posts::readable;
-use crate::social::{MAX_REPLY_CONTENT, body};
+use crate::social::{MAX_REPLY_CONTENT, announce, body};
 
 /// Who may do what to a reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,18 +47,18 @@ pub async fn create(
 ) -> AppResult<Reply> {
     let content = body(content, "content", MAX_REPLY_CONTENT, true)?;
     let mut conn = services.pool.get().await?;
-    let post = readable(Post::find(&mut conn, post_id).await?, Some(author_id))?;
+    let conn: &mut AsyncPgConnection = &mut conn;
+    let post = readable(Post::find(conn, post_id).await?, Some(author_id))?;
     if post.status == PostStatus::Draft {
         return Err(AppError::bad_input("postId", "drafts cannot be replied to"));
     }
-    limits::count(
-        &mut conn,
-        &services.config.write_limits,
-        author_id,
-        Write::Reply,
-    )
-    .await?;
-    Ok(Reply::insert(&mut conn, author_id, post_id, &content).await?)
+    limits::count(conn, &services.config.write_limits, author_id, Write::Reply).await?;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        let reply = Reply::insert(conn, author_id, post_id, &content).await?;
+        announce::reply_added(conn, &post, &reply).await?;
+        Ok(reply)
+    })
+    .await
 }
 
 /// Edits the user's reply.
@@ -88,6 +89,11 @@ pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<(
             .map(|post| post.author_id),
         None => None,
     };
-    authorize(reply, post_author, user_id, ReplyAction::Delete)?;
-    Ok(Reply::soft_delete(&mut conn, id).await?)
+    let reply = authorize(reply, post_author, user_id, ReplyAction::Delete)?;
+    let conn: &mut AsyncPgConnection = &mut conn;
+    conn.transaction::<_, AppError, _>(async move |conn| {
+        Reply::soft_delete(conn, id).await?;
+        Ok(announce::reply_deleted(conn, &reply).await?)
+    })
+    .await
 }

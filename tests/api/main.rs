@@ -10,6 +10,7 @@ mod conformance;
 mod fuzz;
 mod hostile_input;
 mod http_basics;
+mod live;
 mod logs;
 mod migrations;
 mod oauth;

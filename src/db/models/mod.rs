@@ -4,6 +4,7 @@ pub mod audit_event;
 pub mod export;
 pub mod goal;
 pub mod like;
+pub mod notification;
 pub mod oauth_account;
 pub mod oauth_state;
 pub mod outbox;

@@ -39,6 +39,16 @@ impl Reply {
         }
     }
 
+    /// Live replies by id, in no particular order (for DataLoaders).
+    pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Reply>> {
+        replies::table
+            .filter(replies::id.eq_any(ids))
+            .filter(replies::deleted_at.is_null())
+            .select(Reply::as_select())
+            .load(conn)
+            .await
+    }
+
     /// Inserts a reply.
     pub async fn insert(
         conn: &mut AsyncPgConnection,

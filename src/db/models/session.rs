@@ -86,6 +86,16 @@ pub async fn delete_all_for_user(
     query.execute(conn).await
 }
 
+/// Which of `ids` are live (unexpired) sessions.
+pub async fn live_among(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Uuid>> {
+    sessions::table
+        .filter(sessions::id.eq_any(ids))
+        .filter(sessions::expires.gt(diesel::dsl::now))
+        .select(sessions::id)
+        .load(conn)
+        .await
+}
+
 /// Removes expired sessions; returns how many.
 pub async fn delete_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
     diesel::delete(sessions::table.filter(sessions::expires.le(diesel::dsl::now)))

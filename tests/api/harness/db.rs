@@ -46,10 +46,26 @@ impl TestDb {
         if let Some(template) = template {
             statement.push_str(&format!(" TEMPLATE {}", quote_identifier(template)));
         }
-        admin
-            .batch_execute(&statement)
-            .await
-            .expect("create a test database");
+        if let Err(err) = admin.batch_execute(&statement).await {
+            // Another checkout with other migrations (a parallel worktree on
+            // the same PostgreSQL) may have dropped our template as stale:
+            // build it again once.
+            let missing =
+                err.code() == Some(&tokio_postgres::error::SqlState::INVALID_CATALOG_NAME);
+            assert!(
+                missing && template.is_some(),
+                "create a test database: {err}"
+            );
+            let rebuilt = create_template().await;
+            admin
+                .batch_execute(&format!(
+                    "CREATE DATABASE {} TEMPLATE {}",
+                    quote_identifier(&name),
+                    quote_identifier(&rebuilt)
+                ))
+                .await
+                .expect("create a test database");
+        }
         Self {
             url: admin_url().with_database(&name),
             name,

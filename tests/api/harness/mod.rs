@@ -7,6 +7,7 @@ pub mod mail;
 pub mod oauth;
 pub mod server;
 pub mod tools;
+pub mod ws;
 
 pub use db::TestDb;
 pub use server::TestServer;

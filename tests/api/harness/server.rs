@@ -24,6 +24,8 @@ pub struct TestServer {
     plain: reqwest::Client,
     /// The server's services (its pool, its statement counter).
     pub services: growth_diary::services::Services,
+    /// Its WebSocket state (open sockets, the event hub).
+    pub ws: growth_diary::http::ws::WsState,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -55,6 +57,7 @@ impl TestServer {
         config.public_url = base.parse().expect("a valid URL");
         let state = app::build(config).await.expect("the server starts");
         let services = state.services.clone();
+        let ws = state.ws.clone();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             let shutdown = async {
@@ -72,6 +75,7 @@ impl TestServer {
             client,
             plain: reqwest::Client::new(),
             services,
+            ws,
             shutdown: Some(tx),
         }
     }

@@ -1,0 +1,391 @@
+//! One WebSocket connection speaking `graphql-transport-ws`.
+//!
+//! Client messages are read and checked here first; the valid ones go on to
+//! async-graphql's `WebSocket`, which executes the subscriptions, and its
+//! output goes back to the client. Authentication happens here, at
+//! `connection_init`, before async-graphql sees the connection.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::Data;
+use async_graphql::http::{
+    ClientMessage, WebSocket as GraphQlSocket, WebSocketProtocols as Protocols, WsMessage,
+};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::StreamExt;
+use serde_json::json;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use crate::accounts::{Actor, Viewer};
+use crate::auth::session;
+use crate::db::models::audit_event::Origin;
+use crate::db::statement_budget::StatementBudget;
+use crate::error::AppError;
+use crate::graphql::admission;
+use crate::graphql::loaders::Loaders;
+use crate::http::AppState;
+use crate::http::ws::sockets::Registration;
+
+/// The only subprotocol spoken.
+pub const SUBPROTOCOL: &str = "graphql-transport-ws";
+
+/// The protocol's close codes, and the standard ones used here.
+mod close {
+    pub const GOING_AWAY: u16 = 1001;
+    pub const POLICY: u16 = 1008;
+    pub const TOO_BIG: u16 = 1009;
+    pub const INTERNAL: u16 = 1011;
+    pub const BAD_REQUEST: u16 = 4400;
+    pub const UNAUTHORIZED: u16 = 4401;
+    pub const FORBIDDEN: u16 = 4403;
+    pub const SUBPROTOCOL: u16 = 4406;
+    pub const INIT_TIMEOUT: u16 = 4408;
+    pub const DUPLICATE_ID: u16 = 4409;
+    pub const TOO_MANY_INITS: u16 = 4429;
+}
+
+/// Client messages waiting for async-graphql; it takes every waiting message
+/// whenever it is polled, so this only fills if a client floods the socket.
+const INBOX: usize = 64;
+
+/// The longest a client may take to accept one message.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A connection about to start.
+pub struct Connection {
+    pub state: AppState,
+    /// The session cookie, when the upgrade came from an allowed origin.
+    pub cookie: Option<String>,
+    pub origin: Origin,
+}
+
+/// Why a connection ends.
+struct Close(u16, String);
+
+impl Close {
+    fn new(code: u16, reason: impl Into<String>) -> Self {
+        Self(code, reason.into())
+    }
+}
+
+impl Connection {
+    /// Serves the socket until either side closes it.
+    pub async fn run(self, mut socket: WebSocket) {
+        let outcome = if socket.protocol().is_none() {
+            Err(Close::new(
+                close::SUBPROTOCOL,
+                "Subprotocol not acceptable: use graphql-transport-ws",
+            ))
+        } else {
+            self.serve(&mut socket).await
+        };
+        if let Err(Close(code, reason)) = outcome {
+            let frame = CloseFrame {
+                code,
+                reason: reason.into(),
+            };
+            let _ =
+                tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
+        }
+    }
+
+    async fn serve(self, socket: &mut WebSocket) -> Result<(), Close> {
+        let live = &self.state.services.config.live;
+        let init_timeout = Duration::from_secs(live.ws_init_timeout_secs);
+        let payload = match tokio::time::timeout(init_timeout, wait_for_init(socket)).await {
+            Ok(Ok(Some(payload))) => payload,
+            Ok(Ok(None)) => return Ok(()),
+            Ok(Err(close)) => return Err(close),
+            Err(_) => {
+                return Err(Close::new(
+                    close::INIT_TIMEOUT,
+                    "Connection initialisation timeout",
+                ));
+            }
+        };
+        let (viewer, mut registration) = self.authenticate(&payload).await?;
+
+        let pool = &self.state.services.pool;
+        // Subscriptions are long-lived: the per-request statement cap does not apply.
+        let loaders = Arc::new(Loaders::new(
+            pool,
+            viewer.user_id(),
+            &StatementBudget::new(u32::MAX),
+        ));
+        let mut data = Data::default();
+        data.insert(viewer);
+        data.insert(self.origin.clone());
+        data.insert(loaders);
+        let (inbox, messages) = mpsc::channel::<serde_json::Result<ClientMessage>>(INBOX);
+        let messages = futures_util::stream::unfold(messages, async |mut rx| {
+            rx.recv().await.map(|message| (message, rx))
+        });
+        let graphql = GraphQlSocket::from_message_stream(
+            self.state.schema.clone(),
+            messages,
+            Protocols::GraphQLWS,
+        )
+        .connection_data(data);
+        let mut graphql = std::pin::pin!(graphql);
+        // The session is settled above; async-graphql only acknowledges.
+        forward(&inbox, ClientMessage::ConnectionInit { payload: None })?;
+
+        let max_subscriptions = usize::try_from(live.ws_max_subscriptions).unwrap_or(usize::MAX);
+        let ping_every = Duration::from_secs(live.ws_ping_interval_secs);
+        let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        let mut heard_at = Instant::now();
+        let mut active: HashSet<String> = HashSet::new();
+        loop {
+            tokio::select! {
+                biased;
+                // The session ended (sign-out, reset, expiry): no more events.
+                // (Polled once at most: the connection closes when it fires.)
+                _ = async {
+                    match registration.as_mut() {
+                        Some(registration) => (&mut registration.ended).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    return Err(Close::new(close::FORBIDDEN, "Forbidden: the session ended"));
+                }
+                out = graphql.next() => match out {
+                    Some(WsMessage::Text(text)) => {
+                        if let Some(id) = completed_id(&text) {
+                            active.remove(&id);
+                        }
+                        send(socket, Message::Text(text.into())).await?;
+                    }
+                    Some(WsMessage::Close(code, reason)) => return Err(Close::new(code, reason)),
+                    None => return Ok(()),
+                },
+                frame = socket.recv() => {
+                    heard_at = Instant::now();
+                    let text = match frame {
+                        Some(Ok(Message::Text(text))) => text,
+                        Some(Ok(Message::Binary(_))) => {
+                            return Err(Close::new(close::BAD_REQUEST, "Invalid message received: send text"));
+                        }
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                        Some(Ok(Message::Close(_))) | None => return Ok(()),
+                        Some(Err(err)) => return Err(read_error(&err)),
+                    };
+                    let message = parse(text.as_str())?;
+                    match message {
+                        ClientMessage::ConnectionInit { .. } => {
+                            return Err(Close::new(close::TOO_MANY_INITS, "Too many initialisation requests"));
+                        }
+                        ClientMessage::Start { id, mut payload } => {
+                            if active.contains(&id) {
+                                return Err(Close::new(close::DUPLICATE_ID, format!("Subscriber for {id} already exists")));
+                            }
+                            if active.len() >= max_subscriptions {
+                                let err = AppError::bad_input(
+                                    "subscribe",
+                                    format!("a WebSocket may hold at most {max_subscriptions} subscriptions"),
+                                );
+                                send(socket, operation_error(&id, err)).await?;
+                                continue;
+                            }
+                            if let Err(err) = admission::check(&mut payload) {
+                                send(socket, operation_error(&id, err)).await?;
+                                continue;
+                            }
+                            active.insert(id.clone());
+                            forward(&inbox, ClientMessage::Start { id, payload })?;
+                        }
+                        ClientMessage::Stop { id } => {
+                            active.remove(&id);
+                            forward(&inbox, ClientMessage::Stop { id })?;
+                        }
+                        ClientMessage::ConnectionTerminate => return Ok(()),
+                        other => forward(&inbox, other)?,
+                    }
+                }
+                _ = pings.tick() => {
+                    if heard_at.elapsed() > ping_every * 2 {
+                        return Err(Close::new(close::GOING_AWAY, "no answer to pings"));
+                    }
+                    send(socket, Message::Ping(Default::default())).await?;
+                }
+            }
+        }
+    }
+
+    /// The viewer of this connection: the token in `connection_init`'s
+    /// payload (`{"authorization": "Bearer <token>"}`), else the cookie of the
+    /// upgrade. A token that is not a live session refuses the connection.
+    async fn authenticate(
+        &self,
+        payload: &serde_json::Value,
+    ) -> Result<(Viewer, Option<Registration>), Close> {
+        let from_payload = payload
+            .get("authorization")
+            .or_else(|| payload.get("Authorization"))
+            .map(|value| {
+                value
+                    .as_str()
+                    .and_then(|value| value.split_once(' '))
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+                    .map(|(_, token)| token.trim().to_owned())
+                    .ok_or_else(|| {
+                        Close::new(
+                            close::FORBIDDEN,
+                            "Forbidden: authorization must be \"Bearer <token>\"",
+                        )
+                    })
+            })
+            .transpose()?;
+        let Some(token) = from_payload.or_else(|| self.cookie.clone()) else {
+            return Ok((Viewer::default(), None));
+        };
+        let internal = |err: &dyn std::fmt::Display| {
+            tracing::error!(error = %err, "cannot look up a WebSocket's session");
+            Close::new(close::INTERNAL, "Internal server error")
+        };
+        let mut conn = self
+            .state
+            .services
+            .pool
+            .get()
+            .await
+            .map_err(|err| internal(&err))?;
+        let found = session::resolve(&mut conn, &token)
+            .await
+            .map_err(|err| internal(&err.message()))?;
+        let Some(found) = found else {
+            return Err(Close::new(
+                close::FORBIDDEN,
+                "Forbidden: the session is not valid",
+            ));
+        };
+        let registration = self
+            .state
+            .ws
+            .sockets
+            .register(found.user_id, found.id)
+            .map_err(|err| Close::new(close::POLICY, err.to_string()))?;
+        let viewer = Viewer::signed_in(Actor {
+            user_id: found.user_id,
+            session_id: found.id,
+        });
+        Ok((viewer, Some(registration)))
+    }
+}
+
+/// Reads until `connection_init` and returns its payload; `None` when the
+/// client went away first. Pings before it are answered (the protocol
+/// allows them at any time).
+async fn wait_for_init(socket: &mut WebSocket) -> Result<Option<serde_json::Value>, Close> {
+    loop {
+        let text = match socket.recv().await {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Binary(_))) => {
+                return Err(Close::new(
+                    close::BAD_REQUEST,
+                    "Invalid message received: send text",
+                ));
+            }
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => return Ok(None),
+            Some(Err(err)) => return Err(read_error(&err)),
+        };
+        match parse(text.as_str())? {
+            ClientMessage::ConnectionInit { payload } => {
+                return Ok(Some(payload.unwrap_or(serde_json::Value::Null)));
+            }
+            ClientMessage::Ping { .. } => {
+                send(socket, Message::Text(r#"{"type":"pong"}"#.into())).await?;
+            }
+            ClientMessage::Pong { .. } => {}
+            ClientMessage::Start { .. } => {
+                return Err(Close::new(close::UNAUTHORIZED, "Unauthorized"));
+            }
+            ClientMessage::Stop { .. } | ClientMessage::ConnectionTerminate => {
+                return Err(Close::new(close::UNAUTHORIZED, "Unauthorized"));
+            }
+        }
+    }
+}
+
+fn parse(text: &str) -> Result<ClientMessage, Close> {
+    serde_json::from_str(text).map_err(|err| {
+        Close::new(
+            close::BAD_REQUEST,
+            // Close reasons are limited to 123 bytes.
+            truncate(&format!("Invalid message received: {err}"), 120),
+        )
+    })
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    let mut end = text.len().min(max);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_owned()
+}
+
+fn read_error(err: &axum::Error) -> Close {
+    let text = err.to_string();
+    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+        Close::new(close::TOO_BIG, "Message too big")
+    } else {
+        Close::new(
+            close::BAD_REQUEST,
+            truncate(&format!("Invalid frame: {text}"), 120),
+        )
+    }
+}
+
+fn forward(
+    inbox: &mpsc::Sender<serde_json::Result<ClientMessage>>,
+    message: ClientMessage,
+) -> Result<(), Close> {
+    inbox
+        .try_send(Ok(message))
+        .map_err(|_| Close::new(close::BAD_REQUEST, "Too many messages at once"))
+}
+
+async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Close> {
+    // A failed send means the client is gone; one that takes no message for
+    // this long holds the connection's task (and its events) hostage.
+    match tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) | Err(_) => Err(Close::new(close::GOING_AWAY, "the client does not read")),
+    }
+}
+
+/// An `error` message: the operation `id` failed before it started.
+fn operation_error(id: &str, err: AppError) -> Message {
+    let error = async_graphql::Error::from(err);
+    let extensions = error
+        .extensions
+        .map(|ext| serde_json::to_value(ext).unwrap_or_default());
+    let mut payload = json!({ "message": error.message });
+    if let Some(extensions) = extensions {
+        payload["extensions"] = extensions;
+    }
+    let message = json!({ "id": id, "type": "error", "payload": [payload] });
+    Message::Text(message.to_string().into())
+}
+
+/// The id of a `complete` message async-graphql sends when a stream ends.
+fn completed_id(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Envelope {
+        #[serde(rename = "type")]
+        kind: String,
+        id: Option<String>,
+    }
+    // Only `complete` messages are short; skip parsing event payloads.
+    if !text.starts_with(r#"{"type":"complete""#) {
+        return None;
+    }
+    let envelope: Envelope = serde_json::from_str(text).ok()?;
+    (envelope.kind == "complete")
+        .then_some(envelope.id)
+        .flatten()
+}

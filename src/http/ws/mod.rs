@@ -1,0 +1,107 @@
+//! GraphQL subscriptions over WebSocket: the `graphql-transport-ws` protocol
+//! on `GET /graphql` (the upgrade), around async-graphql's implementation.
+//!
+//! async-graphql runs the operations and multiplexes their streams; this
+//! module adds what it lacks for a public server: the protocol's close codes
+//! (4400 bad message, 4401 subscribe before ack, 4403 refused init, 4408
+//! init timeout, 4409 duplicate id, 4429 second init), server pings,
+//! message size, subscriptions per socket, sockets per user, the request
+//! admission rules of HTTP, and closing sockets whose session ended.
+
+mod connection;
+pub mod sockets;
+
+use std::sync::Arc;
+
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Uri, header};
+use axum::response::IntoResponse;
+
+use crate::auth::client;
+use crate::http::AppState;
+use crate::http::graphql;
+
+pub use connection::SUBPROTOCOL;
+pub use sockets::Sockets;
+
+/// What WebSocket connections share on an instance.
+#[derive(Clone)]
+pub struct WsState {
+    /// Signed-in sockets, by user.
+    pub sockets: Arc<Sockets>,
+    /// The instance's event broadcast.
+    pub hub: Arc<crate::events::EventHub>,
+}
+
+/// GET /graphql: a WebSocket upgrade starts a subscription connection;
+/// anything else is GraphQL over HTTP (or GraphiQL).
+pub async fn get(
+    State(state): State<AppState>,
+    peer: ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> axum::response::Response {
+    let upgrade = match upgrade {
+        Ok(upgrade) => upgrade,
+        Err(rejection) if headers.contains_key(header::UPGRADE) => {
+            return rejection.into_response();
+        }
+        Err(_) => return graphql::get(State(state), peer, headers, uri).await,
+    };
+    let config = &state.services.config;
+    let limit = usize::try_from(config.live.ws_max_message_bytes).unwrap_or(usize::MAX);
+    // Browsers send cookies on cross-site upgrades and WebSockets have no
+    // CORS: the cookie counts only from an allowed origin (or from a
+    // non-browser client, which sends no Origin).
+    let cookie = origin_allowed(&headers, &config.allowed_origins())
+        .then(|| state.services.cookies.read(&headers).map(str::to_owned))
+        .flatten();
+    let connection = connection::Connection {
+        state: state.clone(),
+        cookie,
+        origin: client::origin(&headers, Some(peer.0), config.trust_proxy),
+    };
+    upgrade
+        .protocols([SUBPROTOCOL])
+        // tungstenite's default read buffer (128 KiB) per idle socket would
+        // cost over a GiB at 10,000 sockets.
+        .read_buffer_size(4 * 1024)
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_upgrade(move |socket| connection.run(socket))
+}
+
+/// True when the request carries no `Origin` or one of `allowed`.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    match headers.get(header::ORIGIN) {
+        None => true,
+        Some(origin) => origin
+            .to_str()
+            .is_ok_and(|origin| allowed.iter().any(|allowed| allowed == origin)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    #[test]
+    fn cookies_count_only_from_allowed_origins() {
+        let allowed = vec!["https://app.example.com".to_string()];
+        let mut headers = HeaderMap::new();
+        assert!(origin_allowed(&headers, &allowed));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://app.example.com"),
+        );
+        assert!(origin_allowed(&headers, &allowed));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(!origin_allowed(&headers, &allowed));
+    }
+}
