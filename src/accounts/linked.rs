@@ -9,10 +9,14 @@ use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 
-/// The user's linked identities.
-pub async fn list(services: &Services, user_id: uuid::Uuid) -> AppResult<Vec<OAuthAccount>> {
-    let mut conn = services.pool.get().await?;
-    Ok(OAuthAccount::for_user(&mut conn, user_id).await?)
+/// The linked identities of `owner`, shown to `reader` (owner only).
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    reader: Option<uuid::Uuid>,
+    owner: uuid::Uuid,
+) -> AppResult<Vec<OAuthAccount>> {
+    crate::accounts::require_owner(reader, owner)?;
+    Ok(OAuthAccount::for_user(conn, owner).await?)
 }
 
 /// Unlinks a provider, unless it is the last way to sign in (no password and

@@ -29,6 +29,30 @@ pub struct Actor {
     pub session_id: uuid::Uuid,
 }
 
+/// The rule for everything private to a user (goals, stories, linked
+/// accounts): only `reader`, the user the data is shown to, when it is
+/// `owner`. UNAUTHENTICATED for nobody, FORBIDDEN for anyone else.
+pub fn require_owner(reader: Option<uuid::Uuid>, owner: uuid::Uuid) -> crate::error::AppResult<()> {
+    match reader {
+        Some(reader) if reader == owner => Ok(()),
+        Some(_) => Err(crate::error::AppError::forbidden()),
+        None => Err(crate::error::AppError::unauthenticated()),
+    }
+}
+
+/// A user's email, shown only to that user.
+pub fn visible_email(reader: Option<uuid::Uuid>, user: &User) -> Option<&str> {
+    (reader == Some(user.id)).then_some(user.email.as_str())
+}
+
+/// A user by id (profiles are public; private fields have rules of their own).
+pub async fn find_user(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: uuid::Uuid,
+) -> crate::error::AppResult<Option<User>> {
+    Ok(User::find(conn, id).await?)
+}
+
 /// Who is asking: a signed-in actor, or nobody. (A user without a session,
 /// or a session without a user, cannot be expressed.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

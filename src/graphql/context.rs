@@ -28,17 +28,23 @@ pub fn session_started(ctx: &Context<'_>, user_id: Uuid) {
     }
 }
 
-/// Whether `user_id` is the viewer: the request's signed-in user, or a user
-/// who got a session in this request.
-pub fn is_viewer(ctx: &Context<'_>, user_id: Uuid) -> bool {
-    viewer(ctx).user_id() == Some(user_id)
-        || ctx.data_opt::<SessionsStarted>().is_some_and(|started| {
-            started
-                .0
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .contains(&user_id)
-        })
+/// The user a `User` object's private fields are shown to: its own user when
+/// they got a session in this request (the payload of `signUp`, `signIn`,
+/// `resetPassword`), else the request's viewer. The domain decides what
+/// that reader may see.
+pub fn reader(ctx: &Context<'_>, user_id: Uuid) -> Option<Uuid> {
+    let started_here = ctx.data_opt::<SessionsStarted>().is_some_and(|started| {
+        started
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .contains(&user_id)
+    });
+    if started_here {
+        Some(user_id)
+    } else {
+        viewer(ctx).user_id()
+    }
 }
 
 /// The server's services.

@@ -23,6 +23,7 @@ use crate::db::models::user::User;
 use crate::db::statement_budget::StatementBudget;
 use crate::error::AppError;
 use crate::graphql::context::checkout;
+use crate::social::posts;
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -116,7 +117,7 @@ impl Loader<Uuid> for PostLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Post>, AppError> {
         let mut conn = checkout(&self.0).await?;
-        let posts = Post::find_many(&mut conn, keys).await?;
+        let posts = posts::find_many(&mut conn, keys).await?;
         Ok(posts.into_iter().map(|post| (post.id, post)).collect())
     }
 }
@@ -204,7 +205,7 @@ impl Loader<(Uuid, i64)> for FirstPosts {
         for (limit, author_ids) in group_by_limit(keys) {
             let mut by_author: HashMap<Uuid, Vec<Post>> =
                 author_ids.iter().map(|id| (*id, Vec::new())).collect();
-            for post in Post::first_for_authors(&mut conn, &author_ids, self.viewer, limit).await? {
+            for post in posts::first_pages(&mut conn, self.viewer, &author_ids, limit).await? {
                 by_author.entry(post.author_id).or_default().push(post);
             }
             found.extend(

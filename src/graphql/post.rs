@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::enums::PostStatus;
-use crate::db::models::post::{Post, PostScope};
+use crate::db::models::post::Post;
 use crate::db::models::reply::Reply;
 use crate::db::models::user::User;
 use crate::error::{AppError, AppResult};
@@ -14,6 +14,7 @@ use crate::graphql::connection::PageRequest;
 use crate::graphql::loaders::prime;
 use crate::graphql::{context, ids, limits};
 use crate::social::posts::{self, PostDraft, PostEdit};
+use crate::social::replies;
 
 #[Object(name = "Post")]
 impl Post {
@@ -71,7 +72,7 @@ impl Post {
                 .unwrap_or_default(),
             Some(after) => {
                 let mut conn = context::conn(ctx).await?;
-                Reply::page_for_post(&mut conn, self.id, Some(after), page.fetch()).await?
+                replies::page(&mut conn, self.id, Some(after), page.fetch()).await?
             }
         };
         Ok(page.connection(rows, Reply::keyset))
@@ -204,7 +205,7 @@ impl PostQuery {
     ) -> AppResult<Connection<String, Post>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let mut conn = context::conn(ctx).await?;
-        let rows = Post::page(&mut conn, PostScope::Feed, page.after, page.fetch()).await?;
+        let rows = posts::feed_page(&mut conn, page.after, page.fetch()).await?;
         drop(conn);
         connection(ctx, &page, rows).await
     }

@@ -4,16 +4,19 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
+use crate::accounts;
 use crate::db::enums::{ExperienceLevel, GoalPeriod, GoalStatus};
 use crate::db::models::goal::{Goal, GoalFilter};
-use crate::db::models::post::{Post, PostScope};
+use crate::db::models::post::Post;
 use crate::db::models::story::Story;
 use crate::db::models::user::User;
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::graphql::account::LinkedAccount;
 use crate::graphql::connection::PageRequest;
 use crate::graphql::context;
 use crate::graphql::{ids, limits};
+use crate::social::{goals, posts};
+use crate::stories;
 
 /// Queries about users.
 #[derive(Default)]
@@ -27,14 +30,14 @@ impl UserQuery {
             return Ok(None);
         };
         let mut conn = context::conn(ctx).await?;
-        Ok(User::find(&mut conn, user_id).await?)
+        accounts::find_user(&mut conn, user_id).await
     }
 
     /// Null when there is no such user
     async fn user(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<User>> {
         let id = ids::parse(&id, "id")?;
         let mut conn = context::conn(ctx).await?;
-        Ok(User::find(&mut conn, id).await?)
+        accounts::find_user(&mut conn, id).await
     }
 }
 
@@ -54,7 +57,7 @@ impl User {
 
     /// The viewer's own email; null when the viewer is anyone else
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        context::is_viewer(ctx, self.id).then_some(self.email.as_str())
+        accounts::visible_email(context::reader(ctx, self.id), self)
     }
 
     async fn verified(&self) -> bool {
@@ -110,11 +113,10 @@ impl User {
         after: Option<String>,
     ) -> AppResult<Connection<String, Post>> {
         let page = PageRequest::parse(first, after.as_deref())?;
-        let own = context::is_viewer(ctx, self.id);
+        let reader = context::reader(ctx, self.id);
         // The batched first pages show drafts by the request's own viewer; a
         // user who signed in during this request reads theirs directly.
-        let batched =
-            page.after.is_none() && own == (context::viewer(ctx).user_id() == Some(self.id));
+        let batched = page.after.is_none() && reader == context::viewer(ctx).user_id();
         let rows = if batched {
             // First pages of many users come from one batched statement.
             context::loaders(ctx)
@@ -124,11 +126,7 @@ impl User {
                 .unwrap_or_default()
         } else {
             let mut conn = context::conn(ctx).await?;
-            let scope = PostScope::Author {
-                author_id: self.id,
-                with_drafts: own,
-            };
-            Post::page(&mut conn, scope, page.after, page.fetch()).await?
+            posts::author_page(&mut conn, reader, self.id, page.after, page.fetch()).await?
         };
         crate::graphql::post::connection(ctx, &page, rows).await
     }
@@ -143,11 +141,11 @@ impl User {
         status: Option<GoalStatus>,
         period: Option<GoalPeriod>,
     ) -> AppResult<Connection<String, Goal>> {
-        self.check_owner(ctx)?;
         let page = PageRequest::parse(first, after.as_deref())?;
         let mut conn = context::conn(ctx).await?;
-        let rows = Goal::page_for_user(
+        let rows = goals::page_for_owner(
             &mut conn,
+            context::reader(ctx, self.id),
             self.id,
             GoalFilter { status, period },
             page.after,
@@ -165,31 +163,20 @@ impl User {
         first: Option<i32>,
         after: Option<String>,
     ) -> AppResult<Connection<String, Story>> {
-        self.check_owner(ctx)?;
         let page = PageRequest::parse(first, after.as_deref())?;
         let mut conn = context::conn(ctx).await?;
-        let rows = Story::page_for_user(&mut conn, self.id, page.after, page.fetch()).await?;
+        let reader = context::reader(ctx, self.id);
+        let rows =
+            stories::page_for_owner(&mut conn, reader, self.id, page.after, page.fetch()).await?;
         Ok(page.connection(rows, Story::keyset))
     }
 
     /// Sign-in providers linked to this account. Owner only (FORBIDDEN for anyone else)
     #[graphql(complexity = "limits::STATEMENT_COST")]
     async fn linked_accounts(&self, ctx: &Context<'_>) -> AppResult<Vec<LinkedAccount>> {
-        self.check_owner(ctx)?;
-        let accounts = crate::accounts::linked::list(context::services(ctx), self.id).await?;
+        let mut conn = context::conn(ctx).await?;
+        let reader = context::reader(ctx, self.id);
+        let accounts = accounts::linked::list(&mut conn, reader, self.id).await?;
         Ok(accounts.into_iter().map(LinkedAccount::from).collect())
-    }
-}
-
-impl User {
-    /// FORBIDDEN unless the viewer is this user (UNAUTHENTICATED when anonymous).
-    fn check_owner(&self, ctx: &Context<'_>) -> AppResult<()> {
-        if context::is_viewer(ctx, self.id) {
-            return Ok(());
-        }
-        match context::viewer(ctx).user_id() {
-            None => Err(AppError::unauthenticated()),
-            Some(_) => Err(AppError::forbidden()),
-        }
     }
 }

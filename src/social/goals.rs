@@ -5,7 +5,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::db::enums::{GoalPeriod, GoalStatus};
-use crate::db::models::goal::{Goal, GoalChanges, NewGoal};
+use crate::db::models::goal::{Goal, GoalChanges, GoalFilter, NewGoal};
+use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 use crate::social::limits::{self, Write};
@@ -28,6 +29,20 @@ pub struct GoalEdit {
     pub start_date: Option<DateTime<Utc>>,
     pub deadline: Option<DateTime<Utc>>,
     pub status: Option<GoalStatus>,
+}
+
+/// A page of `owner`'s live goals, shown to `reader` (goals are private:
+/// owner only), nearest deadline first.
+pub async fn page_for_owner(
+    conn: &mut AsyncPgConnection,
+    reader: Option<Uuid>,
+    owner: Uuid,
+    filter: GoalFilter,
+    after: Option<Keyset>,
+    limit: i64,
+) -> AppResult<Vec<Goal>> {
+    crate::accounts::require_owner(reader, owner)?;
+    Ok(Goal::page_for_user(conn, owner, filter, after, limit).await?)
 }
 
 /// The one authorization check for goals: it exists (else NOT_FOUND) and the

@@ -6,7 +6,8 @@ use uuid::Uuid;
 
 use crate::db::enums::PostStatus;
 use crate::db::models::like;
-use crate::db::models::post::{NewPost, Post, PostChanges};
+use crate::db::models::post::{NewPost, Post, PostChanges, PostScope};
+use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 use crate::social::limits::{self, Write};
@@ -31,6 +32,46 @@ pub struct PostEdit {
 /// Whether `viewer` may see `post`: published posts to everyone, drafts to their author.
 pub fn visible_to(post: &Post, viewer: Option<Uuid>) -> bool {
     post.status == PostStatus::Published || viewer == Some(post.author_id)
+}
+
+/// A page of the feed: every published post, newest first.
+pub async fn feed_page(
+    conn: &mut AsyncPgConnection,
+    after: Option<Keyset>,
+    limit: i64,
+) -> AppResult<Vec<Post>> {
+    Ok(Post::page(conn, PostScope::Feed, after, limit).await?)
+}
+
+/// A page of `author`'s posts as `reader` sees them: drafts only for the author.
+pub async fn author_page(
+    conn: &mut AsyncPgConnection,
+    reader: Option<Uuid>,
+    author: Uuid,
+    after: Option<Keyset>,
+    limit: i64,
+) -> AppResult<Vec<Post>> {
+    let scope = PostScope::Author {
+        author_id: author,
+        with_drafts: reader == Some(author),
+    };
+    Ok(Post::page(conn, scope, after, limit).await?)
+}
+
+/// The first `limit` posts of each of `authors` as `reader` sees them (the
+/// rule of [`author_page`], in one statement for many authors).
+pub async fn first_pages(
+    conn: &mut AsyncPgConnection,
+    reader: Option<Uuid>,
+    authors: &[Uuid],
+    limit: i64,
+) -> AppResult<Vec<Post>> {
+    Ok(Post::first_for_authors(conn, authors, reader, limit).await?)
+}
+
+/// Live posts by id; the caller applies [`visible_to`].
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> AppResult<Vec<Post>> {
+    Ok(Post::find_many(conn, ids).await?)
 }
 
 /// The one read check for posts: a missing, deleted or hidden post is NOT_FOUND.

@@ -38,6 +38,17 @@ pub fn authorize(
     Ok(reply)
 }
 
+/// A page of a post's live replies, oldest first (the caller has checked
+/// that the post is readable).
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    post_id: Uuid,
+    after: Option<crate::db::pagination::Keyset>,
+    limit: i64,
+) -> AppResult<Vec<Reply>> {
+    Ok(Reply::page_for_post(conn, post_id, after, limit).await?)
+}
+
 /// Replies to a published post.
 pub async fn create(
     services: &Services,

@@ -44,6 +44,18 @@ pub fn next_reset(now: DateTime<Utc>) -> DateTime<Utc> {
         .map_or(now, |midnight| midnight.and_utc())
 }
 
+/// A page of `owner`'s stories, shown to `reader` (owner only), newest first.
+pub async fn page_for_owner(
+    conn: &mut diesel_async::AsyncPgConnection,
+    reader: Option<Uuid>,
+    owner: Uuid,
+    after: Option<crate::db::pagination::Keyset>,
+    limit: i64,
+) -> AppResult<Vec<Story>> {
+    crate::accounts::require_owner(reader, owner)?;
+    Ok(Story::page_for_user(conn, owner, after, limit).await?)
+}
+
 /// The user's quota today.
 pub async fn quota(services: &Services, user_id: Uuid) -> AppResult<Quota> {
     let mut conn = services.pool.get().await?;

@@ -721,7 +721,10 @@ async fn export_holds_everything_owned_and_no_secret() {
              INSERT INTO stories (user_id, period, content) VALUES ('{user_id}', '2026-11', 'A story');
              INSERT INTO likes (user_id, post_id) SELECT '{user_id}', id FROM posts;
              INSERT INTO replies (author_id, post_id, content) SELECT '{user_id}', id, 'A reply' FROM posts;
-             INSERT INTO accounts (user_id, type, provider, provider_account_id, access_token) VALUES ('{user_id}', 'oauth', 'github', '42', 'secret-access-token');"
+             INSERT INTO accounts (user_id, type, provider, provider_account_id, access_token) VALUES ('{user_id}', 'oauth', 'github', '42', 'secret-access-token');
+             INSERT INTO users (email) VALUES ('actor@example.com');
+             INSERT INTO notifications (recipient_id, actor_id, kind, post_id)
+                 SELECT '{user_id}', (SELECT id FROM users WHERE email = 'actor@example.com'), 'POST_LIKED', id FROM posts;"
         ))
         .await
         .unwrap();
@@ -753,6 +756,74 @@ async fn export_holds_everything_owned_and_no_secret() {
         error_code(&server.gql_as(None, "{ exportMyData }", json!({})).await),
         Some("UNAUTHENTICATED")
     );
+    export_matches_the_catalog(&client, export).await;
+}
+
+/// Every table that points at `users` is either a section of the export,
+/// holding every column but the named secrets, or deliberately left out.
+async fn export_matches_the_catalog(client: &tokio_postgres::Client, export: &Value) {
+    // table -> (section, columns that are secrets and stay out)
+    let sections: &[(&str, &str, &[&str])] = &[
+        ("users", "profile", &["password_hash"]),
+        ("goals", "goals", &[]),
+        ("posts", "posts", &[]),
+        ("replies", "replies", &[]),
+        ("likes", "likes", &[]),
+        ("stories", "stories", &[]),
+        (
+            "accounts",
+            "linkedAccounts",
+            &["access_token", "refresh_token", "id_token"],
+        ),
+        ("sessions", "sessions", &["session_token_sha256"]),
+        ("audit_events", "securityEvents", &[]),
+        ("notifications", "notifications", &[]),
+    ];
+    // Single-use secrets and a delivery queue: nothing in them is the user's data.
+    let left_out = ["password_resets", "email_outbox"];
+    let owning: Vec<String> = client
+        .query(
+            "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint
+             WHERE contype = 'f' AND confrelid = 'users'::regclass",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for table in &owning {
+        assert!(
+            left_out.contains(&table.as_str()) || sections.iter().any(|(t, ..)| t == table),
+            "{table} points at users but is neither exported nor left out on purpose"
+        );
+    }
+    for (table, section, secrets) in sections {
+        let columns: Vec<String> = client
+            .query(
+                "SELECT column_name::text FROM information_schema.columns
+                 WHERE table_schema = 'public' AND table_name = $1",
+                &[table],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        let row = if *section == "profile" {
+            &export[*section]
+        } else {
+            &export[*section][0]
+        };
+        for column in columns {
+            let exported = row.get(column.as_str()).is_some();
+            let secret = secrets.contains(&column.as_str());
+            assert!(
+                exported != secret,
+                "{table}.{column}: exported {exported}, secret {secret}: {row}"
+            );
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
