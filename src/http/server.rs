@@ -80,7 +80,7 @@ pub async fn serve(
     }
     drop(listener);
     let _ = stop_tx.send(true);
-    let all_slots = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let all_slots = limits.max_connections;
     if tokio::time::timeout(SHUTDOWN_GRACE, slots.acquire_many(all_slots))
         .await
         .is_err()
