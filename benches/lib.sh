@@ -51,3 +51,14 @@ check_graphql() {
         die "$what failed: $(head -c 600 <<<"$response")"
     fi
 }
+
+# The pinned wrk: Debian's package (bookworm), installed with apt-get when missing.
+WRK_DEB_VERSION="4.1.0-3+b2"
+ensure_wrk() {
+    command -v wrk >/dev/null 2>&1 && return 0
+    ((EUID == 0)) || die "wrk is missing: apt-get install wrk=$WRK_DEB_VERSION"
+    log "installing wrk=$WRK_DEB_VERSION (Debian)"
+    apt-get install -y -qq "wrk=$WRK_DEB_VERSION" >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null && apt-get install -y -qq "wrk=$WRK_DEB_VERSION" >/dev/null; } \
+        || die "cannot install wrk=$WRK_DEB_VERSION"
+}

@@ -82,7 +82,6 @@ SKIP_BUILD="${SKIP_BUILD:-0}"
 BENCH_BIN="${BENCH_BIN:-}"
 PGBENCH_SQL="${PGBENCH_SQL:-captured}"
 RESULTS_DIR="${RESULTS_DIR:-$BENCH_DIR/results/$(date -u +%Y%m%dT%H%M%SZ)}"
-WRK_DEB_VERSION="4.1.0-3+b2"
 SEED_PASSWORD="growth-diary-demo"
 DATABASE_URL="postgres://${PGUSER}@${PGHOST}:${PGPORT}/${BENCH_DB}"
 
@@ -288,13 +287,7 @@ done
 ((DEEP_POSITION >= 50)) || die "DEEP_POSITION must be at least 50"
 [[ "$PGBENCH_SQL" == captured || "$PGBENCH_SQL" == handwritten ]] || die "PGBENCH_SQL is captured or handwritten"
 
-if ! command -v wrk >/dev/null 2>&1; then
-    ((EUID == 0)) || die "wrk is missing: apt-get install wrk=$WRK_DEB_VERSION"
-    log "installing wrk=$WRK_DEB_VERSION (Debian)"
-    apt-get install -y -qq "wrk=$WRK_DEB_VERSION" >/dev/null 2>&1 \
-        || { apt-get update -qq >/dev/null && apt-get install -y -qq "wrk=$WRK_DEB_VERSION" >/dev/null; } \
-        || die "cannot install wrk=$WRK_DEB_VERSION"
-fi
+ensure_wrk
 for tool in curl jq psql pgbench perl awk; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool is missing (Debian: curl jq postgresql-client perl-base gawk/mawk)"
 done
