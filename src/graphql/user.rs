@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::db::enums::{ExperienceLevel, GoalPeriod, GoalStatus};
 use crate::db::models::goal::{Goal, GoalFilter};
+use crate::db::models::legacy_id;
 use crate::db::models::post::{Post, PostScope};
 use crate::db::models::story::Story;
 use crate::db::models::user::User;
@@ -30,9 +31,11 @@ impl UserQuery {
         Ok(User::find(&mut conn, user_id).await?)
     }
 
-    /// Null when there is no such user
+    /// Null when there is no such user. `id` may also be the user's id in the Next.js app it was imported from
     async fn user(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<User>> {
-        let id = ids::parse(&id, "id")?;
+        let Some(id) = ids::resolve(ctx, &id, "id", legacy_id::model::USER).await? else {
+            return Ok(None);
+        };
         let mut conn = context::conn(ctx).await?;
         Ok(User::find(&mut conn, id).await?)
     }

@@ -4,6 +4,7 @@ pub mod account;
 pub mod audit_event;
 pub mod export;
 pub mod goal;
+pub mod legacy_id;
 pub mod like;
 pub mod oauth_state;
 pub mod outbox;
