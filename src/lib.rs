@@ -14,6 +14,7 @@ pub mod email;
 pub mod error;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod oauth;
 pub mod seed;
 pub mod social;

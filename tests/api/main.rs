@@ -5,6 +5,7 @@ mod harness;
 mod accounts;
 mod hostile_input;
 mod http_basics;
+mod import;
 mod migrations;
 mod oauth;
 mod schema;
