@@ -1,11 +1,11 @@
-//! The command line: `serve` (the default), `migrate` and `print-schema`.
+//! The command line: `serve` (the default), `migrate`, `print-schema`, `seed` and `import-prisma`.
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 use crate::config::{DatabaseConfig, LogFormat, ServeConfig};
-use crate::{app, db, graphql, seed, telemetry};
+use crate::{app, db, graphql, import, seed, telemetry};
 
 /// The GraphQL server of a social growth diary.
 #[derive(Debug, Parser)]
@@ -43,6 +43,8 @@ pub enum Command {
     PrintSchema,
     /// Fill the database with demo data (users, goals, posts, likes, replies).
     Seed(seed::SeedArgs),
+    /// Import the Next.js app's Prisma/NextAuth database (again: only what is new).
+    ImportPrisma(import::ImportArgs),
 }
 
 /// Parses the command line, runs the command, and turns any failure into one line on stderr.
@@ -75,6 +77,7 @@ pub async fn run() -> ExitCode {
             Ok(())
         }
         Command::Seed(args) => seed(&args).await,
+        Command::ImportPrisma(args) => return import_prisma(&args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -97,6 +100,24 @@ async fn seed(args: &seed::SeedArgs) -> Result<(), app::StartError> {
             Ok(())
         }
         Err(reason) => Err(app::StartError::Seed(reason)),
+    }
+}
+
+/// Migrates, imports, and prints the report (or one error line: nothing was written).
+async fn import_prisma(args: &import::ImportArgs) -> ExitCode {
+    if let Err(err) = migrate(&args.database).await {
+        eprintln!("error: {err}");
+        return ExitCode::FAILURE;
+    }
+    match import::run(args).await {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
     }
 }
 

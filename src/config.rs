@@ -412,7 +412,8 @@ impl fmt::Debug for EncryptionKey {
     }
 }
 
-fn parse_encryption_key(raw: &str) -> Result<EncryptionKey, String> {
+/// Parses `ENCRYPTION_KEY`: 32 bytes in standard or URL-safe base64.
+pub fn parse_encryption_key(raw: &str) -> Result<EncryptionKey, String> {
     use base64::Engine;
     let engines = [
         base64::engine::general_purpose::STANDARD,

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod import;
 pub mod oauth;
 pub mod seed;
 pub mod services;

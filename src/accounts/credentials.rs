@@ -90,20 +90,45 @@ pub async fn sign_in(
         User::find_by_email(&mut conn, &email).await?
     };
     let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
-    let matches = password::verify(attempt, stored).await?;
+    let verdict = password::check(attempt, stored).await?;
+    let upgrade = if verdict.matches && verdict.outdated {
+        // A failed rehash must not fail a right password; the cause is logged.
+        password::hash(attempt).await.ok()
+    } else {
+        None
+    };
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
-    let Some(user) = user.filter(|_| matches) else {
+    let Some(mut user) = user.filter(|_| verdict.matches) else {
         audit_event::record(conn, AuditKind::SignInFailed, None, origin).await?;
         return Err(wrong_credentials());
     };
     attempt_key.succeeded(conn).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
+        if let (Some(old), Some(new)) = (user.password_hash.clone(), upgrade) {
+            upgrade_hash(conn, &mut user, &old, new).await?;
+        }
         audit_event::record(conn, AuditKind::SignIn, Some(user.id), origin).await?;
         let started = session::start(conn, user.id).await?;
         Ok(SignedIn { started, user })
     })
     .await
+}
+
+/// Replaces an outdated hash (bcrypt from the imported app, or weaker argon2)
+/// with argon2id of the password just proven right, unless the hash changed
+/// since it was read (a reset or a change won the race: theirs stays).
+async fn upgrade_hash(
+    conn: &mut AsyncPgConnection,
+    user: &mut User,
+    old: &str,
+    new: String,
+) -> AppResult<()> {
+    if User::replace_password_hash(conn, user.id, old, &new).await? {
+        tracing::info!(user_id = %user.id, "upgraded a password hash to argon2id");
+        user.password_hash = Some(new);
+    }
+    Ok(())
 }
 
 /// The counters a password attempt on one email, from one client, runs against.

@@ -4,10 +4,16 @@
 //! on tokio's blocking pool, at most one hash per core at a time: a burst of
 //! sign-ins queues for the hashing permits instead of stalling the async
 //! workers that serve other requests, and memory stays bounded.
+//!
+//! Accounts imported from the Next.js app keep their bcrypt hashes (`$2a$`,
+//! `$2b$`, `$2y$`) until their owner next signs in: [`check`] verifies them
+//! under the same permits and says when a hash is [`Verdict::outdated`], so the
+//! caller can replace it with argon2id. Argon2 hashes made with weaker
+//! parameters than today's are outdated too.
 
 use std::sync::LazyLock;
 
-use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use argon2::{Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier};
 use tokio::sync::Semaphore;
 
 use crate::error::{AppError, AppResult};
@@ -69,21 +75,114 @@ pub async fn hash(password: &str) -> AppResult<String> {
 /// OAuth-only account) a dummy hash is checked instead, so the answer takes
 /// the same time whether or not the account exists.
 pub async fn verify(password: &str, stored: Option<&str>) -> AppResult<bool> {
+    Ok(check(password, stored).await?.matches)
+}
+
+/// What checking a password against a stored hash found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdict {
+    /// The password is right.
+    pub matches: bool,
+    /// The stored hash is bcrypt, or argon2 weaker than today's: once the
+    /// password is known to be right, hash it again and replace the old hash.
+    pub outdated: bool,
+}
+
+/// Like [`verify`], and also tells whether the stored hash should be replaced.
+pub async fn check(password: &str, stored: Option<&str>) -> AppResult<Verdict> {
     let password = password.to_owned();
     let stored = stored.map(str::to_owned);
     run_hashing(move || {
-        let (phc, real) = match &stored {
+        let (stored, real) = match &stored {
             Some(stored) => (stored.as_str(), true),
             None => (DUMMY_HASH.as_str(), false),
         };
-        let parsed = PasswordHash::new(phc)
-            .map_err(|err| AppError::internal("a stored password hash is malformed", err))?;
-        let matches = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        Ok(matches && real)
+        let malformed = |err: &dyn std::fmt::Display| {
+            AppError::internal("a stored password hash is malformed", err)
+        };
+        let verdict = match StoredHash::parse(stored).map_err(|err| malformed(&err))? {
+            StoredHash::Bcrypt(hash) => Verdict {
+                matches: bcrypt::verify(password.as_bytes(), hash)
+                    .map_err(|err| malformed(&err))?,
+                outdated: true,
+            },
+            StoredHash::Argon2(parsed) => Verdict {
+                matches: Argon2::default()
+                    .verify_password(password.as_bytes(), &*parsed)
+                    .is_ok(),
+                outdated: weaker_than_today(&parsed),
+            },
+        };
+        Ok(Verdict {
+            matches: verdict.matches && real,
+            outdated: verdict.outdated && real,
+        })
     })
     .await
+}
+
+/// True when `stored` is a hash that [`check`] can verify within its limits:
+/// an argon2 PHC string, or a bcrypt hash (`$2a$`, `$2b$`, `$2y$`) of cost 4 to
+/// [`MAX_BCRYPT_COST`]. The import uses it to drop anything else.
+pub fn recognizes(stored: &str) -> bool {
+    StoredHash::parse(stored).is_ok()
+}
+
+/// Highest bcrypt cost accepted: each step doubles the work, and cost 15
+/// already takes seconds, which would let one sign-in hold a hashing permit.
+pub const MAX_BCRYPT_COST: u32 = 15;
+/// Highest argon2 memory cost accepted from a stored hash, in KiB (256 MiB).
+const MAX_ARGON2_M_COST: u32 = 256 * 1024;
+/// Highest argon2 iteration count accepted from a stored hash.
+const MAX_ARGON2_T_COST: u32 = 16;
+
+/// A stored password hash, by scheme.
+enum StoredHash<'a> {
+    Bcrypt(&'a str),
+    Argon2(Box<PasswordHash>),
+}
+
+impl<'a> StoredHash<'a> {
+    fn parse(stored: &'a str) -> Result<Self, String> {
+        if let Some(rest) = ["$2a$", "$2b$", "$2y$"]
+            .iter()
+            .find_map(|prefix| stored.strip_prefix(prefix))
+        {
+            let (cost, hash) = rest.split_once('$').ok_or("a bcrypt hash without a cost")?;
+            let cost: u32 = cost.parse().map_err(|_| "a bcrypt hash with a bad cost")?;
+            let well_formed = hash.len() == 53
+                && hash
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'/');
+            if !(4..=MAX_BCRYPT_COST).contains(&cost) || !well_formed {
+                return Err(format!(
+                    "a bcrypt hash of cost {cost} (accepted: 4 to {MAX_BCRYPT_COST}) or of a bad shape"
+                ));
+            }
+            return Ok(Self::Bcrypt(stored));
+        }
+        let parsed = PasswordHash::new(stored).map_err(|err| err.to_string())?;
+        if !parsed.algorithm.as_str().starts_with("argon2") {
+            return Err(format!("an unsupported scheme {}", parsed.algorithm));
+        }
+        let params = Params::try_from(&parsed).map_err(|err| err.to_string())?;
+        if params.m_cost() > MAX_ARGON2_M_COST || params.t_cost() > MAX_ARGON2_T_COST {
+            return Err("an argon2 hash with costs above the accepted limits".into());
+        }
+        Ok(Self::Argon2(Box::new(parsed)))
+    }
+}
+
+/// True when an argon2 hash is not argon2id v19, or uses less memory or fewer
+/// iterations than today's parameters.
+fn weaker_than_today(parsed: &PasswordHash) -> bool {
+    let Ok(params) = Params::try_from(parsed) else {
+        return true;
+    };
+    parsed.algorithm.as_str() != "argon2id"
+        || parsed.version != Some(0x13)
+        || params.m_cost() < Params::DEFAULT_M_COST
+        || params.t_cost() < Params::DEFAULT_T_COST
 }
 
 /// A hash of a random password with the same parameters as real ones.
@@ -109,6 +208,80 @@ mod tests {
         assert!(verify("correct horse battery", Some(&hash)).await.unwrap());
         assert!(!verify("wrong horse battery", Some(&hash)).await.unwrap());
         assert!(!verify("correct horse battery", None).await.unwrap());
+    }
+
+    /// "old-app-password" hashed at cost 10 by another implementation (Python's bcrypt 5).
+    const BCRYPT_2B: &str = "$2b$10$o1ZIF4u1592094CFucy2ve2IMDHBL20rCajsQTgqeSUb7RVJ8s6.K";
+
+    #[tokio::test]
+    async fn bcrypt_hashes_verify_and_are_outdated() {
+        for prefix in ["$2a$", "$2b$", "$2y$"] {
+            let stored = BCRYPT_2B.replacen("$2b$", prefix, 1);
+            let right = check("old-app-password", Some(&stored)).await.unwrap();
+            assert_eq!(
+                right,
+                Verdict {
+                    matches: true,
+                    outdated: true
+                },
+                "{prefix}"
+            );
+            let wrong = check("old-app-passwore", Some(&stored)).await.unwrap();
+            assert!(!wrong.matches, "{prefix}");
+        }
+        assert!(recognizes(BCRYPT_2B));
+        assert!(!recognizes(&BCRYPT_2B.replacen("$2b$", "$2x$", 1)));
+        assert!(!recognizes(&BCRYPT_2B.replacen("$10$", "$16$", 1)));
+        assert!(!recognizes("plain text"));
+        assert!(!recognizes("$pbkdf2-sha256$i=1000$c2FsdA$aGFzaA"));
+    }
+
+    #[tokio::test]
+    async fn weaker_argon2_hashes_are_outdated_and_todays_are_not() {
+        let today = hash("correct horse battery").await.unwrap();
+        let verdict = check("correct horse battery", Some(&today)).await.unwrap();
+        assert_eq!(
+            verdict,
+            Verdict {
+                matches: true,
+                outdated: false
+            }
+        );
+        let weak_params = Params::new(4096, 1, 1, None).unwrap();
+        let weak = Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            weak_params,
+        )
+        .hash_password(b"correct horse battery")
+        .unwrap()
+        .to_string();
+        let verdict = check("correct horse battery", Some(&weak)).await.unwrap();
+        assert_eq!(
+            verdict,
+            Verdict {
+                matches: true,
+                outdated: true
+            }
+        );
+        let argon2i = Argon2::new(
+            argon2::Algorithm::Argon2i,
+            argon2::Version::V0x13,
+            Params::default(),
+        )
+        .hash_password(b"correct horse battery")
+        .unwrap()
+        .to_string();
+        assert!(
+            check("correct horse battery", Some(&argon2i))
+                .await
+                .unwrap()
+                .outdated
+        );
+        assert!(
+            !check("x", None).await.unwrap().outdated,
+            "the dummy hash is never outdated"
+        );
     }
 
     #[test]

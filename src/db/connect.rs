@@ -179,7 +179,7 @@ fn tls_connector() -> MakeRustlsConnect {
 }
 
 /// The server's own words when it sent any, else the driver's error chain.
-fn describe(err: &tokio_postgres::Error) -> String {
+pub fn describe(err: &tokio_postgres::Error) -> String {
     if let Some(db) = err.as_db_error() {
         return db.message().to_string();
     }

@@ -274,3 +274,12 @@ diesel::table! {
         created_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    legacy_ids (model, legacy_id) {
+        model -> Text,
+        legacy_id -> Text,
+        id -> Nullable<Uuid>,
+        imported_at -> Timestamptz,
+    }
+}

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::enums::PostStatus;
+use crate::db::models::legacy_id;
 use crate::db::models::post::Post;
 use crate::db::models::reply::Reply;
 use crate::db::models::user::User;
@@ -187,9 +188,11 @@ pub struct PostQuery;
 
 #[Object]
 impl PostQuery {
-    /// Null when there is no such post, it was deleted, or it is someone else's draft
+    /// Null when there is no such post, it was deleted, or it is someone else's draft. `id` may also be the post's id in the Next.js app it was imported from
     async fn post(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Post>> {
-        let id = ids::parse(&id, "id")?;
+        let Some(id) = ids::resolve(ctx, &id, "id", legacy_id::model::POST).await? else {
+            return Ok(None);
+        };
         let viewer = context::viewer(ctx).user_id();
         let post = context::loaders(ctx).posts.load_one(id).await?;
         Ok(post.filter(|post| posts::visible_to(post, viewer)))

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::accounts;
 use crate::db::enums::{ExperienceLevel, GoalPeriod, GoalStatus};
 use crate::db::models::goal::{Goal, GoalFilter};
+use crate::db::models::legacy_id;
 use crate::db::models::post::Post;
 use crate::db::models::story::Story;
 use crate::db::models::user::User;
@@ -33,9 +34,11 @@ impl UserQuery {
         accounts::find_user(&mut conn, user_id).await
     }
 
-    /// Null when there is no such user
+    /// Null when there is no such user. `id` may also be the user's id in the Next.js app it was imported from
     async fn user(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<User>> {
-        let id = ids::parse(&id, "id")?;
+        let Some(id) = ids::resolve(ctx, &id, "id", legacy_id::model::USER).await? else {
+            return Ok(None);
+        };
         let mut conn = context::conn(ctx).await?;
         accounts::find_user(&mut conn, id).await
     }

@@ -10,6 +10,7 @@ mod conformance;
 mod fuzz;
 mod hostile_input;
 mod http_basics;
+mod import;
 mod live;
 mod logs;
 mod migrations;

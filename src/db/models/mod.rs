@@ -3,6 +3,7 @@
 pub mod audit_event;
 pub mod export;
 pub mod goal;
+pub mod legacy_id;
 pub mod like;
 pub mod notification;
 pub mod oauth_account;

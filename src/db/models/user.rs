@@ -122,6 +122,25 @@ impl User {
             .map(drop)
     }
 
+    /// Replaces the password hash only while it is still `expected` (the one
+    /// just verified); false when it changed meanwhile and was left alone.
+    pub async fn replace_password_hash(
+        conn: &mut AsyncPgConnection,
+        id: Uuid,
+        expected: &str,
+        password_hash: &str,
+    ) -> QueryResult<bool> {
+        diesel::update(
+            users::table
+                .find(id)
+                .filter(users::password_hash.eq(expected)),
+        )
+        .set(users::password_hash.eq(password_hash))
+        .execute(conn)
+        .await
+        .map(|n| n > 0)
+    }
+
     /// Marks the user with this email verified (keeping the first verification time).
     pub async fn mark_verified(
         conn: &mut AsyncPgConnection,
