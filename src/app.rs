@@ -102,6 +102,8 @@ pub async fn run(config: ServeConfig) -> Result<(), StartError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
+    // The bound address: with port 0 the system picked it.
+    let addr = listener.local_addr().unwrap_or(addr);
     let state = build(config).await?;
     tracing::info!(%addr, database = %state.services.config.database.database_url, "listening");
     serve(listener, state, shutdown_signal()).await;
