@@ -9,7 +9,8 @@ use tokio::sync::Notify;
 
 use crate::auth::cookie::CookieSettings;
 use crate::auth::secretbox::SecretBox;
-use crate::email::{self, Mailer};
+use crate::background;
+use crate::email::Mailer;
 use crate::events::EventHub;
 use crate::oauth::{self, flow::OAuthService};
 use crate::stories;
@@ -48,7 +49,7 @@ pub enum StartError {
 }
 
 /// Prepares the database (create, migrate unless told not to), starts the
-/// email worker, and builds the web layer's state.
+/// background work, and builds the web layer's state.
 pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
     db::connect::ensure_database(&config.database).await?;
     if !config.skip_migrations {
@@ -72,7 +73,7 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
         email_wakeup: Arc::new(Notify::new()),
         statements,
     };
-    email::worker::spawn(pool, mailer, services.email_wakeup.clone());
+    background::start(pool, mailer, services.email_wakeup.clone());
     let live = &services.config.live;
     let hub = EventHub::start(
         services.config.database.migration_url().clone(),

@@ -640,18 +640,18 @@ async fn the_command_line_prints_counts_and_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upgrade_never_overwrites_a_hash_that_changed_meanwhile() {
-    use growth_diary::db::models::user::User;
+    use growth_diary::db::models::user;
     let db = TestDb::new().await;
     let mut conn = db.conn().await;
     let user = crate::harness::factories::user(&mut conn, "race@example.com").await;
-    User::set_password(&mut conn, user.id, "$2b$10$verified-one")
+    user::set_password(&mut conn, user.id, "$2b$10$verified-one")
         .await
         .unwrap();
     // A reset replaced the hash between the check and the upgrade.
-    User::set_password(&mut conn, user.id, "$argon2id$reset-one")
+    user::set_password(&mut conn, user.id, "$argon2id$reset-one")
         .await
         .unwrap();
-    let replaced = User::replace_password_hash(
+    let replaced = user::replace_password_hash(
         &mut conn,
         user.id,
         "$2b$10$verified-one",
@@ -664,7 +664,7 @@ async fn an_upgrade_never_overwrites_a_hash_that_changed_meanwhile() {
         stored_hash(&db, "race@example.com").await,
         "$argon2id$reset-one"
     );
-    let replaced = User::replace_password_hash(
+    let replaced = user::replace_password_hash(
         &mut conn,
         user.id,
         "$argon2id$reset-one",
