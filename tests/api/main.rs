@@ -7,6 +7,8 @@ mod accounts;
 mod auth_payloads;
 mod brute_force;
 mod conformance;
+mod database_tls;
+mod embedded_database;
 mod fuzz;
 mod hostile_input;
 mod http_basics;
