@@ -103,6 +103,10 @@ impl DatabaseUrl {
 
 /// What `DATABASE_URL` says: a server, or `embedded`.
 #[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up; boxing buys nothing"
+)]
 pub enum DatabaseTarget {
     /// A PostgreSQL server (or pooler).
     Url(DatabaseUrl),

@@ -124,7 +124,7 @@ impl Tls {
             (None, None) => builder.with_no_client_auth(),
             (Some(cert), Some(key)) => builder
                 .with_client_auth_cert(client_chain(cert)?, client_key(key)?)
-                .map_err(|err| TlsError::Config(format!("sslcert and sslkey: {err}")))?,
+                .map_err(client_cert_error)?,
             _ => return Err(TlsError::HalfClientCert),
         };
         Ok(Self {
@@ -198,6 +198,16 @@ fn roots(root_cert: Option<&Path>) -> Result<RootCertStore, TlsError> {
         })?;
     }
     Ok(store)
+}
+
+fn client_cert_error(err: rustls::Error) -> TlsError {
+    let reason = match err {
+        rustls::Error::InconsistentKeys(rustls::InconsistentKeys::KeyMismatch) => {
+            "the key in sslkey is not the key of the certificate in sslcert".to_string()
+        }
+        other => other.to_string(),
+    };
+    TlsError::Config(format!("sslcert and sslkey: {reason}"))
 }
 
 fn client_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
