@@ -92,9 +92,7 @@ impl DatabaseUrl {
             tls: self.tls.clone(),
         }
     }
-}
 
-impl DatabaseUrl {
     /// [`DEFAULT_DATABASE_URL`], parsed.
     pub fn default_url() -> Self {
         Self::parse(DEFAULT_DATABASE_URL).expect("the default URL is valid (a unit test parses it)")

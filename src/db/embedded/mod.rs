@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use crate::config::{DEFAULT_DATABASE_URL, DatabaseConfig, DatabaseTarget, DatabaseUrl};
+use crate::config::{DatabaseConfig, DatabaseTarget, DatabaseUrl};
 
 mod system;
 
@@ -154,14 +154,16 @@ impl Drop for EmbeddedCluster {
 
 /// Whether anything accepts connections at the default address.
 async fn default_server_answers() -> bool {
-    let Some(addr) = DEFAULT_DATABASE_URL
-        .strip_prefix("postgres://postgres@")
-        .and_then(|rest| rest.split('/').next())
+    let url = DatabaseUrl::default_url();
+    let config = url.config();
+    let (Some(tokio_postgres::config::Host::Tcp(host)), Some(port)) =
+        (config.get_hosts().first(), config.get_ports().first())
     else {
         return false;
     };
+    let connect = tokio::net::TcpStream::connect((host.as_str(), *port));
     matches!(
-        tokio::time::timeout(PROBE_TIMEOUT, tokio::net::TcpStream::connect(addr)).await,
+        tokio::time::timeout(PROBE_TIMEOUT, connect).await,
         Ok(Ok(_))
     )
 }
@@ -343,6 +345,5 @@ mod tests {
     fn the_default_address_is_the_default_urls() {
         let url = DatabaseUrl::default_url();
         assert_eq!(url.to_string(), "127.0.0.1:5432/growth_diary");
-        assert!(DEFAULT_DATABASE_URL.starts_with("postgres://postgres@127.0.0.1:5432/"));
     }
 }
