@@ -265,9 +265,15 @@ fn init(cluster: &EmbeddedCluster) -> Result<(), EmbeddedError> {
         detail: err.to_string(),
     })?;
     if !output.status.success() {
+        let mut detail = last_line(&output);
+        if cluster.account.is_some() {
+            detail.push_str(
+                " (initdb runs as the `postgres` account, which must be able to reach DATA_DIR)",
+            );
+        }
         return Err(EmbeddedError::Program {
             program: "initdb",
-            detail: last_line(&output),
+            detail,
         });
     }
     let conf = cluster.data_dir.join("postgresql.conf");
