@@ -31,6 +31,8 @@ pub enum StartError {
     Connect(#[from] ConnectError),
     #[error(transparent)]
     Migrate(#[from] MigrateError),
+    #[error(transparent)]
+    Embedded(#[from] db::embedded::EmbeddedError),
     #[error("cannot build the database pool: {0}")]
     Pool(#[from] diesel_async::pooled_connection::deadpool::BuildError),
     #[error("the database does not answer: {0}")]
@@ -96,8 +98,9 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
     })
 }
 
-/// `growth-diary serve`: start, listen, and serve until SIGTERM or Ctrl-C.
-pub async fn run(config: ServeConfig) -> Result<(), StartError> {
+/// `growth-diary serve`: start, listen, and serve until SIGTERM or Ctrl-C;
+/// an embedded database is stopped last.
+pub async fn run(mut config: ServeConfig) -> Result<(), StartError> {
     let addr = config.listen_addr;
     // Bind first: a taken port should fail before any database work.
     let listener = TcpListener::bind(addr)
@@ -105,10 +108,18 @@ pub async fn run(config: ServeConfig) -> Result<(), StartError> {
         .map_err(|source| StartError::Listen { addr, source })?;
     // The bound address: with port 0 the system picked it.
     let addr = listener.local_addr().unwrap_or(addr);
-    let state = build(config).await?;
-    tracing::info!(%addr, database = %state.services.config.database.database_url, "listening");
-    serve(listener, state, shutdown_signal()).await;
-    Ok(())
+    let embedded = db::embedded::prepare(&mut config.database).await?;
+    let served = async {
+        let state = build(config).await?;
+        tracing::info!(%addr, database = %state.services.config.database.database_url, "listening");
+        serve(listener, state, shutdown_signal()).await;
+        Ok(())
+    }
+    .await;
+    if let Some(cluster) = embedded {
+        cluster.stop().await;
+    }
+    served
 }
 
 /// Serves `state` on `listener` within its connection limits until `shutdown`

@@ -71,13 +71,29 @@ pub async fn run() -> ExitCode {
     telemetry::init(cli.log_format);
     let result = match cli.command.unwrap_or(Command::Serve(cli.serve)) {
         Command::Serve(config) => app::run(config).await,
-        Command::Migrate(config) => migrate(&config).await,
+        Command::Migrate(mut config) => match db::embedded::prepare(&mut config).await {
+            Ok(embedded) => stopping(embedded, migrate(&config).await).await,
+            Err(err) => Err(err.into()),
+        },
         Command::PrintSchema => {
             print!("{}", graphql::sdl());
             Ok(())
         }
-        Command::Seed(args) => seed(&args).await,
-        Command::ImportPrisma(args) => return import_prisma(&args).await,
+        Command::Seed(mut args) => match db::embedded::prepare(&mut args.database).await {
+            Ok(embedded) => stopping(embedded, seed(&args).await).await,
+            Err(err) => Err(err.into()),
+        },
+        Command::ImportPrisma(mut args) => {
+            let embedded = match db::embedded::prepare(&mut args.database).await {
+                Ok(embedded) => embedded,
+                Err(err) => {
+                    eprintln!("error: {err}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            let code = import_prisma(&args).await;
+            return stopping(embedded, code).await;
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -86,6 +102,14 @@ pub async fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Stops an embedded database (if one was started) once a command is done.
+async fn stopping<T>(embedded: Option<db::embedded::EmbeddedCluster>, result: T) -> T {
+    if let Some(cluster) = embedded {
+        cluster.stop().await;
+    }
+    result
 }
 
 async fn seed(args: &seed::SeedArgs) -> Result<(), app::StartError> {

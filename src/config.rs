@@ -5,24 +5,33 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
 use url::Url;
 
+use crate::db::conninfo;
+use crate::db::tls::Tls;
+
 /// The database a fresh checkout talks to.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/growth_diary";
 
-/// A validated PostgreSQL connection string. Its `Debug` and `Display` never show the password.
+/// A validated PostgreSQL connection string, with its TLS settings loaded.
+/// Its `Debug` and `Display` never show the password.
 #[derive(Clone)]
 pub struct DatabaseUrl {
     config: tokio_postgres::Config,
+    tls: Tls,
 }
 
 impl DatabaseUrl {
-    /// Parses a `postgres://` URL (or a libpq key=value string) that names a database.
+    /// Parses a `postgres://` URL (or a libpq key=value string) that names a
+    /// database, and loads the certificate files its TLS parameters name.
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let config = tokio_postgres::Config::from_str(raw)
+        let (rest, params) = conninfo::split_tls(raw)
+            .map_err(|err| format!("not a valid PostgreSQL connection string: {err}"))?;
+        let mut config = tokio_postgres::Config::from_str(&rest)
             .map_err(|err| format!("not a valid PostgreSQL connection string: {err}"))?;
         if config.get_hosts().is_empty() {
             return Err("the connection string names no host".into());
@@ -30,12 +39,43 @@ impl DatabaseUrl {
         if config.get_dbname().is_none_or(str::is_empty) {
             return Err("the connection string names no database".into());
         }
-        Ok(Self { config })
+        let only_sockets = config
+            .get_hosts()
+            .iter()
+            .all(|host| matches!(host, tokio_postgres::config::Host::Unix(_)));
+        // As libpq: PostgreSQL offers no TLS on a Unix socket, so sslmode does not apply.
+        let tls = if only_sockets {
+            Tls::disabled()
+        } else {
+            Tls::load(&params).map_err(|err| err.to_string())?
+        };
+        config.ssl_mode(tls.driver_mode());
+        Ok(Self { config, tls })
+    }
+
+    /// A database reached through the Unix socket in `socket_dir`, without a password.
+    pub fn unix_socket(socket_dir: &std::path::Path, port: u16, user: &str, dbname: &str) -> Self {
+        let mut config = tokio_postgres::Config::new();
+        config
+            .host_path(socket_dir)
+            .port(port)
+            .user(user)
+            .dbname(dbname)
+            .ssl_mode(tokio_postgres::config::SslMode::Disable);
+        Self {
+            config,
+            tls: Tls::disabled(),
+        }
     }
 
     /// The driver's view of the connection string.
     pub fn config(&self) -> &tokio_postgres::Config {
         &self.config
+    }
+
+    /// Its TLS settings.
+    pub fn tls(&self) -> &Tls {
+        &self.tls
     }
 
     /// The name of the database this URL points at.
@@ -47,7 +87,62 @@ impl DatabaseUrl {
     pub fn with_database(&self, name: &str) -> Self {
         let mut config = self.config.clone();
         config.dbname(name);
-        Self { config }
+        Self {
+            config,
+            tls: self.tls.clone(),
+        }
+    }
+
+    /// [`DEFAULT_DATABASE_URL`], parsed.
+    pub fn default_url() -> Self {
+        Self::parse(DEFAULT_DATABASE_URL).expect("the default URL is valid (a unit test parses it)")
+    }
+}
+
+/// What `DATABASE_URL` says: a server, or `embedded`.
+#[derive(Debug, Clone)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once at start-up; boxing buys nothing"
+)]
+pub enum DatabaseTarget {
+    /// A PostgreSQL server (or pooler).
+    Url(DatabaseUrl),
+    /// A private cluster the server starts itself (`db::embedded`).
+    Embedded,
+}
+
+/// A clap value parser whose errors leave the value out: a connection
+/// string may carry a password.
+#[derive(Clone)]
+pub struct QuietParser<T>(fn(&str) -> Result<T, String>);
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for QuietParser<T> {
+    type Value = T;
+
+    fn parse_ref(
+        &self,
+        _cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let name = arg.map_or_else(|| "a setting".to_string(), ToString::to_string);
+        let fail = |reason: &str| {
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("invalid value for '{name}': {reason}\n"),
+            )
+        };
+        let raw = value.to_str().ok_or_else(|| fail("not UTF-8"))?;
+        (self.0)(raw).map_err(|reason| fail(&reason))
+    }
+}
+
+fn parse_database_target(raw: &str) -> Result<DatabaseTarget, String> {
+    if raw.trim() == "embedded" {
+        Ok(DatabaseTarget::Embedded)
+    } else {
+        DatabaseUrl::parse(raw).map(DatabaseTarget::Url)
     }
 }
 
@@ -72,12 +167,16 @@ impl fmt::Debug for DatabaseUrl {
 /// How to reach PostgreSQL.
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseConfig {
-    /// Connection string the server's pool uses (may point at a transaction pooler).
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, value_parser = DatabaseUrl::parse)]
+    /// Connection string the server's pool uses (may point at a transaction pooler), or `embedded`; unset: 127.0.0.1:5432 when it answers, else embedded.
+    #[arg(long = "database-url", env = "DATABASE_URL", value_name = "DATABASE_URL", value_parser = QuietParser(parse_database_target))]
+    pub database_target: Option<DatabaseTarget>,
+
+    /// The database in use, set from `database_target` by `db::embedded::prepare` before anything connects.
+    #[arg(skip = DatabaseUrl::default_url())]
     pub database_url: DatabaseUrl,
 
     /// Direct (unpooled) connection string for migrations and advisory locks; defaults to DATABASE_URL.
-    #[arg(long, env = "DATABASE_DIRECT_URL", value_parser = DatabaseUrl::parse)]
+    #[arg(long, env = "DATABASE_DIRECT_URL", value_parser = QuietParser(DatabaseUrl::parse))]
     pub database_direct_url: Option<DatabaseUrl>,
 
     /// Connections in the pool of each instance.
@@ -95,6 +194,14 @@ pub struct DatabaseConfig {
     /// Development and benchmarks only: the `growth_diary::sql` trace shows bind values (secrets included).
     #[arg(long, env = "LOG_SQL_BINDS")]
     pub log_sql_binds: bool,
+
+    /// Where an embedded PostgreSQL keeps its cluster (and its socket).
+    #[arg(long, env = "DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Directory of PostgreSQL's programs for an embedded cluster; unset: PATH, `pg_config --bindir`, /usr/lib/postgresql.
+    #[arg(long, env = "POSTGRES_BIN_DIR")]
+    pub postgres_bin_dir: Option<PathBuf>,
 }
 
 impl DatabaseConfig {
@@ -108,12 +215,15 @@ impl DatabaseConfig {
     /// A configuration for `url` with every other setting at its default.
     pub fn for_url(url: DatabaseUrl) -> Self {
         Self {
+            database_target: Some(DatabaseTarget::Url(url.clone())),
             database_url: url,
             database_direct_url: None,
             database_pool_size: Self::DEFAULT_POOL_SIZE,
             database_statement_timeout_ms: Self::DEFAULT_STATEMENT_TIMEOUT_MS,
             database_connect_timeout_secs: Self::DEFAULT_CONNECT_TIMEOUT_SECS,
             log_sql_binds: false,
+            data_dir: PathBuf::from("data"),
+            postgres_bin_dir: None,
         }
     }
 

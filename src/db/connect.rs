@@ -1,14 +1,11 @@
-//! Opening connections (over TLS when the URL says `sslmode=require`) and
+//! Opening connections (over TLS as the URL's `sslmode` says, see `db::tls`) and
 //! creating the database when it does not exist yet.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use diesel_async::AsyncPgConnection;
-use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, NoTls};
-use tokio_postgres_rustls::MakeRustlsConnect;
 
 use crate::config::{DatabaseConfig, DatabaseUrl};
 
@@ -40,11 +37,8 @@ pub async fn establish(
         url: url.to_string(),
         reason: err.to_string(),
     };
-    if wants_tls(&config) {
-        let (client, connection) = config
-            .connect(tls_connector())
-            .await
-            .map_err(connect_error)?;
+    if let Some(tls) = url.tls().connector() {
+        let (client, connection) = config.connect(tls).await.map_err(connect_error)?;
         AsyncPgConnection::try_from_client_and_connection(client, connection)
             .await
             .map_err(setup_error)
@@ -98,8 +92,8 @@ pub async fn ensure_database(config: &DatabaseConfig) -> Result<(), ConnectError
 /// is driven by a spawned task that ends when the client is dropped.
 pub async fn client(url: &DatabaseUrl, timeout: Duration) -> Result<Client, tokio_postgres::Error> {
     let config = session_config(url, timeout);
-    if wants_tls(&config) {
-        let (client, connection) = config.connect(tls_connector()).await?;
+    if let Some(tls) = url.tls().connector() {
+        let (client, connection) = config.connect(tls).await?;
         tokio::spawn(connection);
         Ok(client)
     } else {
@@ -127,8 +121,8 @@ pub async fn listening_client(
     config.application_name(application_name);
     config.keepalives(true);
     config.keepalives_idle(Duration::from_secs(30));
-    if wants_tls(&config) {
-        let (client, mut connection) = config.connect(tls_connector()).await?;
+    if let Some(tls) = url.tls().connector() {
+        let (client, mut connection) = config.connect(tls).await?;
         let messages = futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
         Ok((client, Box::pin(messages)))
     } else {
@@ -154,30 +148,6 @@ fn session_config(url: &DatabaseUrl, timeout: Duration) -> tokio_postgres::Confi
     config
 }
 
-/// `sslmode=prefer` (the default) connects in plain text: a local server with a
-/// self-signed certificate must keep working, and hosted databases say `require`.
-fn wants_tls(config: &tokio_postgres::Config) -> bool {
-    !matches!(config.get_ssl_mode(), SslMode::Disable | SslMode::Prefer)
-}
-
-/// Verifies the server against the Mozilla root store (built once).
-fn tls_connector() -> MakeRustlsConnect {
-    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    let config = CONFIG.get_or_init(|| {
-        let roots = rustls::RootCertStore {
-            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-        };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default TLS versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        Arc::new(config)
-    });
-    MakeRustlsConnect::new((**config).clone())
-}
-
 /// The server's own words when it sent any, else the driver's error chain.
 pub fn describe(err: &tokio_postgres::Error) -> String {
     if let Some(db) = err.as_db_error() {
@@ -201,13 +171,5 @@ mod tests {
     fn identifiers_are_quoted() {
         assert_eq!(quote_identifier("growth_diary"), "\"growth_diary\"");
         assert_eq!(quote_identifier("we\"ird"), "\"we\"\"ird\"");
-    }
-
-    #[test]
-    fn tls_only_when_required() {
-        let url = |raw: &str| DatabaseUrl::parse(raw).unwrap().config().clone();
-        assert!(!wants_tls(&url("postgres://u@h/db")));
-        assert!(!wants_tls(&url("postgres://u@h/db?sslmode=disable")));
-        assert!(wants_tls(&url("postgres://u@h/db?sslmode=require")));
     }
 }

@@ -4,7 +4,9 @@
 //! would otherwise shadow `async_graphql::Schema::execute`.
 
 pub mod connect;
+pub mod conninfo;
 pub mod constraints;
+pub mod embedded;
 pub mod enums;
 pub mod migrate;
 pub mod models;
@@ -12,5 +14,6 @@ pub mod pagination;
 pub mod pool;
 pub mod schema;
 pub mod statement_budget;
+pub mod tls;
 
 pub use pool::{DbConn, DbPool};

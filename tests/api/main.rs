@@ -8,6 +8,8 @@ mod auth_payloads;
 mod background;
 mod brute_force;
 mod conformance;
+mod database_tls;
+mod embedded_database;
 mod fuzz;
 mod hostile_input;
 mod http_basics;
