@@ -23,6 +23,7 @@ use crate::accounts::{Actor, Viewer};
 use crate::auth::session;
 use crate::db::models::audit_event::Origin;
 use crate::db::statement_budget::StatementBudget;
+use crate::documents::{DocumentError, DocumentRequest};
 use crate::error::AppError;
 use crate::graphql::admission;
 use crate::graphql::loaders::Loaders;
@@ -186,6 +187,11 @@ impl Connection {
                                     "subscribe",
                                     format!("a WebSocket may hold at most {max_subscriptions} subscriptions"),
                                 );
+                                send(socket, operation_error(&id, err)).await?;
+                                continue;
+                            }
+                            let document_id = subscribe_document_id(text.as_str());
+                            if let Err(err) = resolve_document(&self.state, &mut payload, document_id) {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
@@ -358,9 +364,43 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Close> {
     }
 }
 
+/// Puts the document a `subscribe` names by hash (or sends) into `payload`,
+/// as HTTP requests get theirs.
+fn resolve_document(
+    state: &AppState,
+    payload: &mut async_graphql::Request,
+    document_id: Option<String>,
+) -> Result<(), DocumentError> {
+    let query = std::mem::take(&mut payload.query);
+    let wanted = DocumentRequest::read(
+        (!query.is_empty()).then_some(query),
+        document_id.as_deref(),
+        &payload.extensions,
+    )?;
+    payload.query = state.documents.resolve(wanted)?.to_string();
+    Ok(())
+}
+
+/// The `documentId` of a `subscribe` message's payload, which async-graphql's
+/// message type drops.
+fn subscribe_document_id(text: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Payload {
+        #[serde(rename = "documentId")]
+        document_id: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Subscribe {
+        payload: Payload,
+    }
+    serde_json::from_str::<Subscribe>(text)
+        .ok()
+        .and_then(|message| message.payload.document_id)
+}
+
 /// An `error` message: the operation `id` failed before it started.
-fn operation_error(id: &str, err: AppError) -> Message {
-    let error = async_graphql::Error::from(err);
+fn operation_error(id: &str, err: impl Into<async_graphql::Error>) -> Message {
+    let error: async_graphql::Error = err.into();
     let extensions = error
         .extensions
         .map(|ext| serde_json::to_value(ext).unwrap_or_default());
