@@ -9,7 +9,7 @@
 //! `extensions.persistedQuery`), and every malformed request is a
 //! [`RequestParamsError`] (HTTP 400).
 
-use async_graphql::{Extensions, Request, Variables};
+use async_graphql::{Extensions, Request, Value, Variables};
 use axum::extract::Query;
 use axum::http::Uri;
 use serde::Deserialize;
@@ -73,7 +73,11 @@ impl Operation {
     }
 
     fn check(self) -> Result<Self, RequestParamsError> {
-        let named = self.document_id.is_some() || self.extensions.get(PERSISTED_QUERY).is_some();
+        let named = self.document_id.is_some()
+            || self
+                .extensions
+                .get(PERSISTED_QUERY)
+                .is_some_and(|value| *value != Value::Null);
         if self.query.is_none() && !named {
             return Err(RequestParamsError::NoQuery);
         }
@@ -219,6 +223,7 @@ mod tests {
             "{not json",
             r#"{"query":null}"#,
             r#"{"extensions":{"other":1}}"#,
+            r#"{"extensions":{"persistedQuery":null}}"#,
         ] {
             assert!(from_body(body.as_bytes()).is_err(), "{body} was accepted");
         }
