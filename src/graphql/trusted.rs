@@ -11,8 +11,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
-use async_graphql::parser::types::DocumentOperations;
-use async_graphql::{Request, Response, Value};
+use async_graphql::parser::types::{BaseType, DocumentOperations, OperationDefinition};
+use async_graphql::{Request, Response, Value, Variables};
+use async_graphql_value::ConstValue;
 
 use crate::config::DocumentConfig;
 use crate::documents::{DocumentHash, DocumentStore, Manifest, ManifestError};
@@ -52,18 +53,17 @@ async fn check(
     hash: &DocumentHash,
     document: &str,
 ) -> Result<(), ManifestError> {
-    let operations: Vec<Option<String>> = match async_graphql::parser::parse_query(document) {
-        Ok(parsed) => match parsed.operations {
-            DocumentOperations::Single(_) => vec![None],
-            DocumentOperations::Multiple(operations) => operations
-                .keys()
-                .map(|name| Some(name.to_string()))
-                .collect(),
-        },
-        Err(err) => return Err(ManifestError::invalid(hash, &err.to_string())),
+    let parsed = async_graphql::parser::parse_query(document)
+        .map_err(|err| ManifestError::invalid(hash, &err.to_string()))?;
+    let operations: Vec<(Option<String>, Variables)> = match &parsed.operations {
+        DocumentOperations::Single(operation) => vec![(None, stand_ins(&operation.node))],
+        DocumentOperations::Multiple(operations) => operations
+            .iter()
+            .map(|(name, operation)| (Some(name.to_string()), stand_ins(&operation.node)))
+            .collect(),
     };
-    for operation in operations {
-        let mut request = Request::new(document);
+    for (operation, variables) in operations {
+        let mut request = Request::new(document).variables(variables);
         request.operation_name = operation;
         admission::check(&mut request)
             .map_err(|err| ManifestError::invalid(hash, err.message()))?;
@@ -81,6 +81,41 @@ async fn check(
         }
     }
     Ok(())
+}
+
+/// Values for an operation's variables, which a manifest does not have but
+/// the prices do: async-graphql's complexity functions read their arguments,
+/// and one that reads a variable without a value fails validation. Nullable
+/// variables are `null`, non-null scalars and lists their smallest value (so
+/// a price is checked at its lowest; every request is priced again with its
+/// own variables). Other non-null variables stay unset: async-graphql then
+/// skips the check of their values.
+fn stand_ins(operation: &OperationDefinition) -> Variables {
+    let mut variables = Variables::default();
+    for definition in &operation.variable_definitions {
+        let definition = &definition.node;
+        if definition.default_value.is_some() {
+            continue;
+        }
+        let ty = &definition.var_type.node;
+        let value = if ty.nullable {
+            Some(ConstValue::Null)
+        } else {
+            match &ty.base {
+                BaseType::List(_) => Some(ConstValue::List(Vec::new())),
+                BaseType::Named(name) => match name.as_str() {
+                    "Int" | "Float" => Some(ConstValue::Number(0.into())),
+                    "Boolean" => Some(ConstValue::Boolean(false)),
+                    "String" | "ID" => Some(ConstValue::String(String::new())),
+                    _ => None,
+                },
+            }
+        };
+        if let Some(value) = value {
+            variables.insert(definition.name.node.clone(), value);
+        }
+    }
+    variables
 }
 
 /// The server's schema, with its limits, that validates and never executes.
@@ -125,6 +160,19 @@ mod tests {
             .await
             .expect("valid");
         verdict("query A { me { id } } query B { __typename }")
+            .await
+            .expect("valid");
+        // Prices read `first` and `after`, which only a request has.
+        verdict(
+            "query F($first: Int!, $after: String, $n: Int) { feed(first: $first, after: $after) \
+             { edges { node { id replies(first: $n) { edges { node { id } } } } } } }",
+        )
+        .await
+        .expect("valid without variables");
+        verdict("mutation C($i: CreatePostInput!) { createPost(input: $i) { id } }")
+            .await
+            .expect("valid");
+        verdict("subscription R($p: ID!) { replyAdded(postId: $p) { id content } }")
             .await
             .expect("valid");
     }

@@ -16,6 +16,8 @@ use crate::harness::{TestDb, TestServer};
 
 const KNOWN: &str = "query Known { __typename }";
 const FEED: &str = "subscription Feed { feedPostPublished { title } }";
+/// Needs its variables, which only a request has (the start-up check does without).
+const PAGE: &str = "query Page($first: Int!, $after: String) { feed(first: $first, after: $after) { edges { node { id } } } }";
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 
 fn sha256(document: &str) -> String {
@@ -39,7 +41,7 @@ fn manifest_file(name: &str, manifest: &Value) -> PathBuf {
 fn good_manifest() -> PathBuf {
     manifest_file(
         "trusted",
-        &json!({ sha256(KNOWN): KNOWN, sha256(FEED): FEED }),
+        &json!({ sha256(KNOWN): KNOWN, sha256(FEED): FEED, sha256(PAGE): PAGE }),
     )
 }
 
@@ -151,6 +153,11 @@ async fn a_trusted_only_server_runs_its_manifest_and_nothing_else() {
         assert_eq!(status, StatusCode::OK, "{body}: {answer}");
         assert_eq!(typename(&answer), "Query", "{body}: {answer}");
     }
+    // ... with their variables.
+    let page = json!({ "documentId": sha256(PAGE), "variables": { "first": 5 } });
+    let (status, answer) = post(&server, GRAPHQL_RESPONSE, &page).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["data"]["feed"]["edges"], json!([]), "{answer}");
     // ... by GET in both shapes.
     let (status, answer) = get(&server, &[("extensions", apq(&hash).to_string())]).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -354,7 +361,7 @@ fn check_documents_exits_0_or_1_with_the_line() {
     let output = binary(&[], &["check-documents", &good]);
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(stdout.contains("2 trusted documents"), "{stdout}");
+    assert!(stdout.contains("3 trusted documents"), "{stdout}");
 
     for (path, expected) in bad_manifests() {
         let path = path.to_string_lossy().into_owned();
