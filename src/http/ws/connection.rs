@@ -23,11 +23,11 @@ use crate::accounts::{Actor, Viewer};
 use crate::auth::session;
 use crate::db::models::audit_event::Origin;
 use crate::db::statement_budget::StatementBudget;
-use crate::documents::{DocumentError, DocumentRequest};
 use crate::error::AppError;
 use crate::graphql::admission;
 use crate::graphql::loaders::Loaders;
 use crate::http::AppState;
+use crate::http::ws::documents;
 use crate::http::ws::sockets::Registration;
 
 /// The only subprotocol spoken.
@@ -190,8 +190,8 @@ impl Connection {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
-                            let document_id = subscribe_document_id(text.as_str());
-                            if let Err(err) = resolve_document(&self.state, &mut payload, document_id) {
+                            let document_id = documents::subscribe_document_id(text.as_str());
+                            if let Err(err) = documents::resolve(&self.state.documents, &mut payload, document_id) {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
@@ -362,40 +362,6 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Close> {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) | Err(_) => Err(Close::new(close::GOING_AWAY, "the client does not read")),
     }
-}
-
-/// Puts the document a `subscribe` names by hash (or sends) into `payload`,
-/// as HTTP requests get theirs.
-fn resolve_document(
-    state: &AppState,
-    payload: &mut async_graphql::Request,
-    document_id: Option<String>,
-) -> Result<(), DocumentError> {
-    let query = std::mem::take(&mut payload.query);
-    let wanted = DocumentRequest::read(
-        (!query.is_empty()).then_some(query),
-        document_id.as_deref(),
-        &payload.extensions,
-    )?;
-    payload.query = state.documents.resolve(wanted)?.to_string();
-    Ok(())
-}
-
-/// The `documentId` of a `subscribe` message's payload, which async-graphql's
-/// message type drops.
-fn subscribe_document_id(text: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Payload {
-        #[serde(rename = "documentId")]
-        document_id: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Subscribe {
-        payload: Payload,
-    }
-    serde_json::from_str::<Subscribe>(text)
-        .ok()
-        .and_then(|message| message.payload.document_id)
 }
 
 /// An `error` message: the operation `id` failed before it started.
