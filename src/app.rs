@@ -9,7 +9,8 @@ use tokio::sync::Notify;
 
 use crate::auth::cookie::CookieSettings;
 use crate::auth::secretbox::SecretBox;
-use crate::email::{self, Mailer};
+use crate::background;
+use crate::email::Mailer;
 use crate::events::EventHub;
 use crate::oauth::{self, flow::OAuthService};
 use crate::stories;
@@ -50,7 +51,7 @@ pub enum StartError {
 }
 
 /// Prepares the database (create, migrate unless told not to), starts the
-/// email worker, and builds the web layer's state.
+/// background work, and builds the web layer's state.
 pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
     // First: a bad manifest should fail before any database work.
     let documents = Arc::new(graphql::trusted::load(&config.documents).await?);
@@ -76,7 +77,7 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
         email_wakeup: Arc::new(Notify::new()),
         statements,
     };
-    email::worker::spawn(pool, mailer, services.email_wakeup.clone());
+    background::start(pool, mailer, services.email_wakeup.clone());
     let live = &services.config.live;
     let hub = EventHub::start(
         services.config.database.migration_url().clone(),
@@ -107,6 +108,8 @@ pub async fn run(config: ServeConfig) -> Result<(), StartError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
+    // The bound address: with port 0 the system picked it.
+    let addr = listener.local_addr().unwrap_or(addr);
     let state = build(config).await?;
     tracing::info!(%addr, database = %state.services.config.database.database_url, "listening");
     serve(listener, state, shutdown_signal()).await;

@@ -9,7 +9,7 @@ use crate::auth::rate_limit::{
 use crate::auth::{email_address, password, session};
 use crate::db::models::audit_event::{self, AuditKind, Origin};
 use crate::db::models::session as sessions;
-use crate::db::models::user::{NewUser, User};
+use crate::db::models::user::{self, NewUser, User};
 use crate::db::models::verification_token;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
@@ -41,7 +41,7 @@ pub async fn sign_up(
     let conn: &mut AsyncPgConnection = &mut conn;
     let signed_in = conn
         .transaction::<_, AppError, _>(async move |conn| {
-            let user = NewUser {
+            let new_user = NewUser {
                 id: uuid::Uuid::now_v7(),
                 email: &email,
                 name: name.as_deref(),
@@ -49,9 +49,8 @@ pub async fn sign_up(
                 verified: false,
                 email_verified: None,
                 image: None,
-            }
-            .insert(conn)
-            .await?;
+            };
+            let user = user::insert(conn, &new_user).await?;
             verification::queue_email(conn, services, &user).await?;
             audit_event::record(conn, AuditKind::SignUp, Some(user.id), origin).await?;
             let started = session::start(conn, user.id).await?;
@@ -87,7 +86,7 @@ pub async fn sign_in(
     let user = {
         let mut conn = services.pool.get().await?;
         attempt_key.begin(&mut conn).await?;
-        User::find_by_email(&mut conn, &email).await?
+        user::find_by_email(&mut conn, &email).await?
     };
     let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
     let verdict = password::check(attempt, stored).await?;
@@ -124,7 +123,7 @@ async fn upgrade_hash(
     old: &str,
     new: String,
 ) -> AppResult<()> {
-    if User::replace_password_hash(conn, user.id, old, &new).await? {
+    if user::replace_password_hash(conn, user.id, old, &new).await? {
         tracing::info!(user_id = %user.id, "upgraded a password hash to argon2id");
         user.password_hash = Some(new);
     }
@@ -235,7 +234,7 @@ async fn check_password(
 
 async fn load_actor(services: &Services, actor: Actor) -> AppResult<User> {
     let mut conn = services.pool.get().await?;
-    User::find(&mut conn, actor.user_id)
+    user::find(&mut conn, actor.user_id)
         .await?
         .ok_or_else(AppError::unauthenticated)
 }
@@ -255,7 +254,7 @@ pub async fn change_password(
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        User::set_password(conn, actor.user_id, &password_hash).await?;
+        user::set_password(conn, actor.user_id, &password_hash).await?;
         sessions::delete_all_for_user(conn, actor.user_id, Some(actor.session_id)).await?;
         audit_event::record(
             conn,
@@ -286,7 +285,7 @@ pub async fn delete_account(
     let conn: &mut AsyncPgConnection = &mut conn;
     conn.transaction::<_, AppError, _>(async move |conn| {
         verification_token::delete_for(conn, &user.email).await?;
-        User::delete(conn, user.id).await?;
+        user::delete(conn, user.id).await?;
         // Kept without a user: the trail shows an account was erased, not whose.
         audit_event::record(conn, AuditKind::AccountDeleted, None, origin).await?;
         Ok(())

@@ -4,8 +4,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 
 use crate::accounts::Actor;
 use crate::db::models::audit_event::{self, AuditKind, Origin};
-use crate::db::models::oauth_account::OAuthAccount;
-use crate::db::models::user::User;
+use crate::db::models::oauth_account::{self, OAuthAccount};
+use crate::db::models::user;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 
@@ -16,7 +16,7 @@ pub async fn list(
     owner: uuid::Uuid,
 ) -> AppResult<Vec<OAuthAccount>> {
     crate::accounts::require_owner(reader, owner)?;
-    Ok(OAuthAccount::for_user(conn, owner).await?)
+    Ok(oauth_account::for_user(conn, owner).await?)
 }
 
 /// Unlinks a provider, unless it is the last way to sign in (no password and
@@ -31,9 +31,9 @@ pub async fn unlink(
     let conn: &mut AsyncPgConnection = &mut conn;
     conn.transaction::<_, AppError, _>(async |conn| {
         // Locking the user serialises concurrent unlinks of its last two identities.
-        let user = User::find_for_update(conn, actor.user_id).await?.ok_or_else(AppError::unauthenticated)?;
-        let accounts = OAuthAccount::for_user(conn, user.id).await?;
-        let (this, others): (Vec<&OAuthAccount>, Vec<&OAuthAccount>) = accounts.iter().partition(|account| account.provider == provider);
+        let user = user::find_for_update(conn, actor.user_id).await?.ok_or_else(AppError::unauthenticated)?;
+        let identities = oauth_account::for_user(conn, user.id).await?;
+        let (this, others): (Vec<&OAuthAccount>, Vec<&OAuthAccount>) = identities.iter().partition(|identity| identity.provider == provider);
         if this.is_empty() {
             return Err(AppError::not_found("this provider is not linked"));
         }
@@ -43,7 +43,7 @@ pub async fn unlink(
                 "this is your only way to sign in; set a password (via password reset) or link another provider first",
             ));
         }
-        OAuthAccount::delete_for(conn, user.id, provider).await?;
+        oauth_account::delete_for(conn, user.id, provider).await?;
         audit_event::record(conn, AuditKind::OAuthUnlinked, Some(user.id), origin).await?;
         Ok(())
     })

@@ -13,7 +13,7 @@ pub mod recovery;
 pub mod verification;
 
 use crate::auth::session::StartedSession;
-use crate::db::models::user::User;
+use crate::db::models::user::{self, User};
 
 /// A user who just got a session.
 #[derive(Debug, Clone)]
@@ -40,9 +40,9 @@ pub fn require_owner(reader: Option<uuid::Uuid>, owner: uuid::Uuid) -> crate::er
     }
 }
 
-/// A user's email, shown only to that user.
-pub fn visible_email(reader: Option<uuid::Uuid>, user: &User) -> Option<&str> {
-    (reader == Some(user.id)).then_some(user.email.as_str())
+/// The email of user `owner`, shown only to that user.
+pub fn visible_email(reader: Option<uuid::Uuid>, owner: uuid::Uuid, email: &str) -> Option<&str> {
+    (reader == Some(owner)).then_some(email)
 }
 
 /// A user by id (profiles are public; private fields have rules of their own).
@@ -50,7 +50,24 @@ pub async fn find_user(
     conn: &mut diesel_async::AsyncPgConnection,
     id: uuid::Uuid,
 ) -> crate::error::AppResult<Option<User>> {
-    Ok(User::find(conn, id).await?)
+    Ok(user::find(conn, id).await?)
+}
+
+/// Users by id, in no particular order (for DataLoaders; profiles are public).
+pub async fn find_users(
+    conn: &mut diesel_async::AsyncPgConnection,
+    ids: &[uuid::Uuid],
+) -> crate::error::AppResult<Vec<User>> {
+    Ok(user::find_many(conn, ids).await?)
+}
+
+/// The user who had `legacy_id` in the Next.js app, if they were imported.
+pub async fn user_id_for_legacy(
+    conn: &mut diesel_async::AsyncPgConnection,
+    legacy_id: &str,
+) -> crate::error::AppResult<Option<uuid::Uuid>> {
+    use crate::db::models::legacy_id::{self, model};
+    Ok(legacy_id::resolve(conn, model::USER, legacy_id).await?)
 }
 
 /// Who is asking: a signed-in actor, or nobody. (A user without a session,

@@ -6,7 +6,7 @@ use diesel_async::AsyncPgConnection;
 
 use crate::db::constraints;
 use crate::db::enums::ExperienceLevel;
-use crate::db::models::user::{ProfileChanges, User};
+use crate::db::models::user::{self, ProfileChanges, User};
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 
@@ -58,11 +58,11 @@ pub async fn update(
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
     if is_empty(&changes) {
-        return User::find(conn, user_id)
+        return user::find(conn, user_id)
             .await?
             .ok_or_else(AppError::unauthenticated);
     }
-    Ok(User::update_profile(conn, user_id, &changes).await?)
+    Ok(user::update_profile(conn, user_id, &changes).await?)
 }
 
 fn is_empty(changes: &ProfileChanges) -> bool {

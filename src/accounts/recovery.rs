@@ -6,10 +6,10 @@ use crate::accounts::SignedIn;
 use crate::auth::rate_limit::RESET_PER_EMAIL;
 use crate::auth::{email_address, password, session, tokens};
 use crate::db::models::audit_event::{self, AuditKind, Origin};
-use crate::db::models::oauth_account::OAuthAccount;
+use crate::db::models::oauth_account;
 use crate::db::models::password_reset::{self, ResetRequest};
 use crate::db::models::session as sessions;
-use crate::db::models::user::User;
+use crate::db::models::user;
 use crate::email::templates;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
@@ -70,12 +70,12 @@ pub async fn reset(
         let user_id = password_reset::consume(conn, &digest)
             .await?
             .ok_or_else(invalid)?;
-        User::set_password(conn, user_id, &password_hash).await?;
-        let before = User::find(conn, user_id).await?.ok_or_else(invalid)?;
+        user::set_password(conn, user_id, &password_hash).await?;
+        let before = user::find(conn, user_id).await?.ok_or_else(invalid)?;
         // Identities linked before anyone proved the email may be someone
         // else's (whoever registered the address first); the owner just proved it.
-        OAuthAccount::delete_linked_before_verification(conn, user_id).await?;
-        let user = User::mark_verified(conn, &before.email)
+        oauth_account::delete_linked_before_verification(conn, user_id).await?;
+        let user = user::mark_verified(conn, &before.email)
             .await?
             .ok_or_else(invalid)?;
         sessions::delete_all_for_user(conn, user_id, None).await?;

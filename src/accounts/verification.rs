@@ -8,7 +8,7 @@ use crate::auth::rate_limit::VERIFICATION_PER_USER;
 use crate::auth::tokens;
 use crate::db::models::audit_event::{self, AuditKind, Origin};
 use crate::db::models::outbox::{self, NewEmail};
-use crate::db::models::user::User;
+use crate::db::models::user::{self, User};
 use crate::db::models::verification_token;
 use crate::email::templates;
 use crate::error::{AppError, AppResult};
@@ -49,7 +49,7 @@ pub async fn queue_email(
 pub async fn resend(services: &Services, actor: Actor) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
-    let user = User::find(conn, actor.user_id)
+    let user = user::find(conn, actor.user_id)
         .await?
         .ok_or_else(AppError::unauthenticated)?;
     if user.verified {
@@ -74,7 +74,7 @@ pub async fn verify(services: &Services, origin: &Origin, token: &str) -> AppRes
         let email = verification_token::consume(conn, &digest)
             .await?
             .ok_or_else(invalid)?;
-        let user = User::mark_verified(conn, &email)
+        let user = user::mark_verified(conn, &email)
             .await?
             .ok_or_else(invalid)?;
         audit_event::record(conn, AuditKind::EmailVerified, Some(user.id), origin).await?;

@@ -9,9 +9,9 @@ use crate::accounts::profile::{Patch, ProfileEdit};
 use crate::accounts::{self, SignedIn};
 use crate::db::enums::ExperienceLevel;
 use crate::db::models::oauth_account::OAuthAccount;
-use crate::db::models::user::User;
 use crate::error::AppResult;
 use crate::graphql::json::JsonDocument;
+use crate::graphql::user::User;
 use crate::graphql::{context, limits};
 
 /// A new session.
@@ -81,7 +81,7 @@ fn signed_in(ctx: &Context<'_>, signed_in: SignedIn) -> AuthPayload {
     AuthPayload {
         token: signed_in.started.token,
         expires_at: signed_in.started.session.expires,
-        user: signed_in.user,
+        user: signed_in.user.into(),
     }
 }
 
@@ -99,11 +99,11 @@ pub struct LinkedAccount {
 }
 
 impl From<OAuthAccount> for LinkedAccount {
-    fn from(account: OAuthAccount) -> Self {
+    fn from(identity: OAuthAccount) -> Self {
         Self {
-            provider: account.provider,
-            provider_account_id: account.provider_account_id,
-            created_at: account.created_at,
+            provider: identity.provider,
+            provider_account_id: identity.provider_account_id,
+            created_at: identity.created_at,
         }
     }
 }
@@ -183,7 +183,10 @@ impl AccountMutation {
     }
 
     async fn verify_email(&self, ctx: &Context<'_>, token: String) -> AppResult<User> {
-        accounts::verification::verify(context::services(ctx), context::origin(ctx), &token).await
+        let user =
+            accounts::verification::verify(context::services(ctx), context::origin(ctx), &token)
+                .await?;
+        Ok(user.into())
     }
 
     async fn resend_verification_email(&self, ctx: &Context<'_>) -> AppResult<bool> {
@@ -235,7 +238,9 @@ impl AccountMutation {
 
     async fn update_profile(&self, ctx: &Context<'_>, input: ProfileInput) -> AppResult<User> {
         let actor = context::viewer(ctx).actor()?;
-        accounts::profile::update(context::services(ctx), actor.user_id, input.into()).await
+        let user =
+            accounts::profile::update(context::services(ctx), actor.user_id, input.into()).await?;
+        Ok(user.into())
     }
 
     /// Unlinks a sign-in provider; refused when it is the last way to sign in

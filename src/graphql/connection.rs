@@ -34,11 +34,13 @@ impl PageRequest {
         self.size + 1
     }
 
-    /// The connection of `rows` (fetched with [`Self::fetch`]).
-    pub fn connection<T: OutputType>(
+    /// The connection of `rows` (fetched with [`Self::fetch`]): each edge's
+    /// cursor comes from its row's sort key, and its node is the row moved
+    /// into its API type.
+    pub fn connection<R, T: OutputType + From<R>>(
         &self,
-        mut rows: Vec<T>,
-        keyset: impl Fn(&T) -> Keyset,
+        mut rows: Vec<R>,
+        keyset: impl Fn(&R) -> Keyset,
     ) -> Connection<String, T> {
         let size = usize::try_from(self.size).unwrap_or(0);
         let has_next = rows.len() > size;
@@ -46,7 +48,7 @@ impl PageRequest {
         let mut connection = Connection::new(self.after.is_some(), has_next);
         connection.edges.extend(
             rows.into_iter()
-                .map(|row| Edge::new(keyset(&row).encode(), row)),
+                .map(|row| Edge::new(keyset(&row).encode(), T::from(row))),
         );
         connection
     }

@@ -3,13 +3,45 @@
 use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 
+use uuid::Uuid;
+
 use crate::db::enums::{GoalPeriod, GoalStatus};
-use crate::db::models::goal::Goal;
+use crate::db::models::goal::Goal as GoalRow;
 use crate::error::AppResult;
 use crate::graphql::{context, ids};
 use crate::social::goals::{self, GoalDraft, GoalEdit};
 
-#[Object(name = "Goal")]
+/// A goal as the API shows it (to its owner only), moved out of its row.
+#[derive(Debug, Clone)]
+pub struct Goal {
+    id: Uuid,
+    title: String,
+    period: GoalPeriod,
+    status: GoalStatus,
+    start_date: DateTime<Utc>,
+    deadline: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<GoalRow> for Goal {
+    fn from(row: GoalRow) -> Self {
+        Self {
+            id: row.id,
+            title: row.title,
+            period: row.period,
+            status: row.status,
+            start_date: row.start_date,
+            deadline: row.deadline,
+            completed_at: row.completed_at,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[Object]
 impl Goal {
     async fn id(&self) -> ID {
         ids::to_id(self.id)
@@ -73,7 +105,8 @@ impl GoalMutation {
             start_date: input.start_date,
             deadline: input.deadline,
         };
-        goals::create(context::services(ctx), actor.user_id, draft).await
+        let goal = goals::create(context::services(ctx), actor.user_id, draft).await?;
+        Ok(goal.into())
     }
 
     async fn update_goal(
@@ -91,7 +124,8 @@ impl GoalMutation {
             deadline: input.deadline,
             status: input.status,
         };
-        goals::update(context::services(ctx), actor.user_id, id, edit).await
+        let goal = goals::update(context::services(ctx), actor.user_id, id, edit).await?;
+        Ok(goal.into())
     }
 
     async fn delete_goal(&self, ctx: &Context<'_>, id: ID) -> AppResult<bool> {

@@ -3,9 +3,9 @@
 //! imported from, so the old app's links keep working.
 
 use async_graphql::{Context, ID};
+use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
-use crate::db::models::legacy_id;
 use crate::error::{AppError, AppResult};
 use crate::graphql::context;
 
@@ -29,14 +29,14 @@ fn is_legacy(id: &str) -> bool {
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
-/// Resolves an id argument that may also be an imported row's old id
-/// (`model` is its Prisma model, see [`legacy_id::model`]): None when an old
-/// id was never imported. Anything that is neither is BAD_USER_INPUT.
+/// Resolves an id argument that may also be an imported row's old id, which
+/// `by_legacy` (the owning domain's lookup) translates: None when an old id
+/// was never imported. Anything that is neither is BAD_USER_INPUT.
 pub async fn resolve(
     ctx: &Context<'_>,
     id: &ID,
     field: &'static str,
-    model: &str,
+    by_legacy: impl AsyncFnOnce(&mut AsyncPgConnection, &str) -> AppResult<Option<Uuid>>,
 ) -> AppResult<Option<Uuid>> {
     if let Ok(id) = Uuid::parse_str(id.as_str()) {
         return Ok(Some(id));
@@ -45,7 +45,7 @@ pub async fn resolve(
         return Err(AppError::bad_input(field, "is not a valid id"));
     }
     let mut conn = context::conn(ctx).await?;
-    Ok(legacy_id::resolve(&mut conn, model, id.as_str()).await?)
+    by_legacy(&mut conn, id.as_str()).await
 }
 
 #[cfg(test)]

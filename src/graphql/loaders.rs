@@ -7,6 +7,10 @@
 //! key of the page at once ([`prime`], from [`crate::graphql::post::prefetch`]),
 //! without the delay: a page costs the same statements whatever its size, and
 //! the per-item resolvers read the cache.
+//!
+//! Loaders by id hold API objects, each moved once out of its row, so a
+//! resolver's `load_one` clones only what the API shows. Loaders of first
+//! pages hold rows: a page's cursors come from its rows' sort keys.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,15 +19,17 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
+use crate::accounts;
 use crate::db::DbPool;
-use crate::db::models::like;
-use crate::db::models::post::Post;
-use crate::db::models::reply::Reply;
-use crate::db::models::user::User;
+use crate::db::models::post::Post as PostRow;
+use crate::db::models::reply::Reply as ReplyRow;
 use crate::db::statement_budget::StatementBudget;
 use crate::error::AppError;
 use crate::graphql::context::checkout;
-use crate::social::posts;
+use crate::graphql::post::Post;
+use crate::graphql::reply::Reply;
+use crate::graphql::user::User;
+use crate::social::{posts, replies};
 
 /// The loaders of one request.
 pub struct Loaders {
@@ -103,12 +109,12 @@ impl Loader<Uuid> for UserLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, User>, AppError> {
         let mut conn = checkout(&self.0).await?;
-        let users = User::find_many(&mut conn, keys).await?;
-        Ok(users.into_iter().map(|user| (user.id, user)).collect())
+        let users = accounts::find_users(&mut conn, keys).await?;
+        Ok(users.into_iter().map(|row| (row.id, row.into())).collect())
     }
 }
 
-/// Live posts by id (visibility is checked by the caller).
+/// Live posts by id (the caller applies [`posts::visible_to`]).
 pub struct PostLoader(pub DbPool);
 
 impl Loader<Uuid> for PostLoader {
@@ -118,7 +124,7 @@ impl Loader<Uuid> for PostLoader {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Post>, AppError> {
         let mut conn = checkout(&self.0).await?;
         let posts = posts::find_many(&mut conn, keys).await?;
-        Ok(posts.into_iter().map(|post| (post.id, post)).collect())
+        Ok(posts.into_iter().map(|row| (row.id, row.into())).collect())
     }
 }
 
@@ -131,8 +137,11 @@ impl Loader<Uuid> for ReplyLoader {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Reply>, AppError> {
         let mut conn = checkout(&self.0).await?;
-        let replies = Reply::find_many(&mut conn, keys).await?;
-        Ok(replies.into_iter().map(|reply| (reply.id, reply)).collect())
+        let replies = replies::find_many(&mut conn, keys).await?;
+        Ok(replies
+            .into_iter()
+            .map(|row| (row.id, row.into()))
+            .collect())
     }
 }
 
@@ -151,7 +160,7 @@ impl Loader<Uuid> for LikedByViewer {
             return Ok(keys.iter().map(|key| (*key, false)).collect());
         };
         let mut conn = checkout(&self.pool).await?;
-        let liked = like::liked_by(&mut conn, viewer, keys).await?;
+        let liked = posts::liked_by(&mut conn, viewer, keys).await?;
         Ok(keys.iter().map(|key| (*key, liked.contains(key))).collect())
     }
 }
@@ -160,20 +169,20 @@ impl Loader<Uuid> for LikedByViewer {
 pub struct FirstReplies(DbPool);
 
 impl Loader<(Uuid, i64)> for FirstReplies {
-    type Value = Vec<Reply>;
+    type Value = Vec<ReplyRow>;
     type Error = AppError;
 
     async fn load(
         &self,
         keys: &[(Uuid, i64)],
-    ) -> Result<HashMap<(Uuid, i64), Vec<Reply>>, AppError> {
+    ) -> Result<HashMap<(Uuid, i64), Vec<ReplyRow>>, AppError> {
         let mut conn = checkout(&self.0).await?;
         let mut found = HashMap::new();
         // One statement per distinct page size (one in practice).
         for (limit, post_ids) in group_by_limit(keys) {
-            let mut by_post: HashMap<Uuid, Vec<Reply>> =
+            let mut by_post: HashMap<Uuid, Vec<ReplyRow>> =
                 post_ids.iter().map(|id| (*id, Vec::new())).collect();
-            for reply in Reply::first_for_posts(&mut conn, &post_ids, limit).await? {
+            for reply in replies::first_pages(&mut conn, &post_ids, limit).await? {
                 by_post.entry(reply.post_id).or_default().push(reply);
             }
             found.extend(
@@ -193,17 +202,17 @@ pub struct FirstPosts {
 }
 
 impl Loader<(Uuid, i64)> for FirstPosts {
-    type Value = Vec<Post>;
+    type Value = Vec<PostRow>;
     type Error = AppError;
 
     async fn load(
         &self,
         keys: &[(Uuid, i64)],
-    ) -> Result<HashMap<(Uuid, i64), Vec<Post>>, AppError> {
+    ) -> Result<HashMap<(Uuid, i64), Vec<PostRow>>, AppError> {
         let mut conn = checkout(&self.pool).await?;
         let mut found = HashMap::new();
         for (limit, author_ids) in group_by_limit(keys) {
-            let mut by_author: HashMap<Uuid, Vec<Post>> =
+            let mut by_author: HashMap<Uuid, Vec<PostRow>> =
                 author_ids.iter().map(|id| (*id, Vec::new())).collect();
             for post in posts::first_pages(&mut conn, self.viewer, &author_ids, limit).await? {
                 by_author.entry(post.author_id).or_default().push(post);

@@ -10,54 +10,73 @@ use uuid::Uuid;
 
 use crate::db::DbPool;
 use crate::db::enums::NotificationKind;
-use crate::db::models::notification::Notification;
-use crate::db::models::post::Post;
-use crate::db::models::reply::Reply;
-use crate::db::models::user::User;
+use crate::db::models::notification::Notification as NotificationRow;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
 use crate::graphql::context::checkout;
 use crate::graphql::loaders::prime;
+use crate::graphql::post::Post;
+use crate::graphql::reply::Reply;
+use crate::graphql::user::User;
 use crate::graphql::{context, ids, limits};
 use crate::social::{notifications, posts};
 
-/// A notification as the API shows it, built from its row.
+/// A notification as the API shows it (to its recipient only), moved out of its row.
 #[derive(Debug, Clone)]
-pub struct NotificationNode(pub Notification);
+pub struct Notification {
+    id: Uuid,
+    actor_id: Uuid,
+    kind: NotificationKind,
+    post_id: Uuid,
+    reply_id: Option<Uuid>,
+    read: bool,
+    created_at: DateTime<Utc>,
+}
+
+impl From<NotificationRow> for Notification {
+    fn from(row: NotificationRow) -> Self {
+        Self {
+            id: row.id,
+            actor_id: row.actor_id,
+            kind: row.kind,
+            post_id: row.post_id,
+            reply_id: row.reply_id,
+            read: row.read_at.is_some(),
+            created_at: row.created_at,
+        }
+    }
+}
 
 /// Someone else liked or replied to one of the viewer's posts (own actions notify no one; a like notifies once)
-#[Object(name = "Notification")]
-impl NotificationNode {
+#[Object]
+impl Notification {
     async fn id(&self) -> ID {
-        ids::to_id(self.0.id)
+        ids::to_id(self.id)
     }
     async fn kind(&self) -> NotificationKind {
-        self.0.kind
+        self.kind
     }
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<User> {
-        let actor = context::loaders(ctx)
-            .users
-            .load_one(self.0.actor_id)
-            .await?;
-        actor.ok_or_else(|| AppError::internal("a notification's actor is missing", self.0.id))
+        let actor = context::loaders(ctx).users.load_one(self.actor_id).await?;
+        actor.ok_or_else(|| AppError::internal("a notification's actor is missing", self.id))
     }
     /// Null once the post is deleted or hidden from the viewer
     async fn post(&self, ctx: &Context<'_>) -> AppResult<Option<Post>> {
-        let post = context::loaders(ctx).posts.load_one(self.0.post_id).await?;
+        let post = context::loaders(ctx).posts.load_one(self.post_id).await?;
         Ok(post.filter(|post| posts::visible_to(post, context::viewer(ctx).user_id())))
     }
     /// The reply, for POST_REPLIED; null once it is deleted
     async fn reply(&self, ctx: &Context<'_>) -> AppResult<Option<Reply>> {
-        match self.0.reply_id {
+        match self.reply_id {
             Some(id) => Ok(context::loaders(ctx).replies.load_one(id).await?),
             None => Ok(None),
         }
     }
     async fn read(&self) -> bool {
-        self.0.read_at.is_some()
+        self.read
     }
     async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+        self.created_at
     }
 }
 
@@ -65,12 +84,12 @@ impl NotificationNode {
 pub struct NotificationLoader(pub DbPool);
 
 impl Loader<Uuid> for NotificationLoader {
-    type Value = Notification;
+    type Value = NotificationRow;
     type Error = AppError;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Notification>, AppError> {
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, NotificationRow>, AppError> {
         let mut conn = checkout(&self.0).await?;
-        let found = Notification::find_many(&mut conn, keys).await?;
+        let found = notifications::find_many(&mut conn, keys).await?;
         Ok(found.into_iter().map(|n| (n.id, n)).collect())
     }
 }
@@ -89,7 +108,7 @@ impl NotificationQuery {
         first: Option<i32>,
         after: Option<String>,
         unread_only: Option<bool>,
-    ) -> AppResult<Connection<String, NotificationNode>> {
+    ) -> AppResult<Connection<String, Notification>> {
         let actor = context::viewer(ctx).actor()?;
         let page = PageRequest::parse(first, after.as_deref())?;
         let mut conn = context::conn(ctx).await?;
@@ -103,8 +122,7 @@ impl NotificationQuery {
         .await?;
         drop(conn);
         prefetch(ctx, &rows).await?;
-        let nodes = rows.into_iter().map(NotificationNode).collect();
-        Ok(page.connection(nodes, |node: &NotificationNode| node.0.keyset()))
+        Ok(page.connection(rows, NotificationRow::keyset))
     }
 
     /// How many of the viewer's notifications are unread; UNAUTHENTICATED when not signed in
@@ -117,10 +135,10 @@ impl NotificationQuery {
 
 /// Loads what the page's nodes select (actors, posts, replies) with one
 /// statement per kind, whatever the page size.
-async fn prefetch(ctx: &Context<'_>, rows: &[Notification]) -> AppResult<()> {
+async fn prefetch(ctx: &Context<'_>, rows: &[NotificationRow]) -> AppResult<()> {
     let node = ctx.look_ahead().field("edges").field("node");
     let loaders = context::loaders(ctx);
-    let ids = |pick: fn(&Notification) -> Option<Uuid>| {
+    let ids = |pick: fn(&NotificationRow) -> Option<Uuid>| {
         let mut ids: Vec<Uuid> = rows.iter().filter_map(pick).collect();
         ids.sort_unstable();
         ids.dedup();

@@ -6,18 +6,58 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::db::enums::PostStatus;
-use crate::db::models::legacy_id;
-use crate::db::models::post::Post;
-use crate::db::models::reply::Reply;
-use crate::db::models::user::User;
+use crate::db::models::post::Post as PostRow;
+use crate::db::models::reply::Reply as ReplyRow;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
 use crate::graphql::loaders::prime;
+use crate::graphql::reply::Reply;
+use crate::graphql::user::User;
 use crate::graphql::{context, ids, limits};
-use crate::social::posts::{self, PostDraft, PostEdit};
+use crate::social::posts::{self, PostAccess, PostDraft, PostEdit};
 use crate::social::replies;
 
-#[Object(name = "Post")]
+/// A post as the API shows it, moved out of its row. Whether a viewer may
+/// see it is [`posts::visible_to`]'s to say.
+#[derive(Debug, Clone)]
+pub struct Post {
+    id: Uuid,
+    author_id: Uuid,
+    title: String,
+    content: String,
+    status: PostStatus,
+    like_count: i32,
+    reply_count: i32,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<PostRow> for Post {
+    fn from(row: PostRow) -> Self {
+        Self {
+            id: row.id,
+            author_id: row.author_id,
+            title: row.title,
+            content: row.content,
+            status: row.status,
+            like_count: row.like_count,
+            reply_count: row.reply_count,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+impl PostAccess for Post {
+    fn author_id(&self) -> Uuid {
+        self.author_id
+    }
+    fn status(&self) -> PostStatus {
+        self.status
+    }
+}
+
+#[Object]
 impl Post {
     async fn id(&self) -> ID {
         ids::to_id(self.id)
@@ -76,7 +116,7 @@ impl Post {
                 replies::page(&mut conn, self.id, Some(after), page.fetch()).await?
             }
         };
-        Ok(page.connection(rows, Reply::keyset))
+        Ok(page.connection(rows, ReplyRow::keyset))
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -91,9 +131,9 @@ impl Post {
 pub async fn connection(
     ctx: &Context<'_>,
     page: &PageRequest,
-    rows: Vec<Post>,
+    rows: Vec<PostRow>,
 ) -> AppResult<Connection<String, Post>> {
-    let connection = page.connection(rows, Post::keyset);
+    let connection = page.connection(rows, PostRow::keyset);
     let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node).collect();
     prefetch(ctx, &posts, ctx.look_ahead().field("edges").field("node")).await?;
     Ok(connection)
@@ -190,7 +230,7 @@ pub struct PostQuery;
 impl PostQuery {
     /// Null when there is no such post, it was deleted, or it is someone else's draft. `id` may also be the post's id in the Next.js app it was imported from
     async fn post(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<Post>> {
-        let Some(id) = ids::resolve(ctx, &id, "id", legacy_id::model::POST).await? else {
+        let Some(id) = ids::resolve(ctx, &id, "id", posts::id_for_legacy).await? else {
             return Ok(None);
         };
         let viewer = context::viewer(ctx).user_id();
@@ -243,7 +283,8 @@ impl PostMutation {
             content: input.content,
             status: input.status,
         };
-        posts::create(context::services(ctx), actor.user_id, draft).await
+        let post = posts::create(context::services(ctx), actor.user_id, draft).await?;
+        Ok(post.into())
     }
 
     async fn update_post(
@@ -259,7 +300,9 @@ impl PostMutation {
             content: input.content,
             status: input.status,
         };
-        let post = posts::update(context::services(ctx), actor.user_id, id, edit).await?;
+        let post = posts::update(context::services(ctx), actor.user_id, id, edit)
+            .await?
+            .into();
         refresh_cache(ctx, &post, None).await;
         Ok(post)
     }
@@ -276,7 +319,9 @@ impl PostMutation {
     async fn like_post(&self, ctx: &Context<'_>, post_id: ID) -> AppResult<Post> {
         let post_id = ids::parse(&post_id, "postId")?;
         let actor = context::viewer(ctx).actor()?;
-        let post = posts::set_liked(context::services(ctx), actor.user_id, post_id, true).await?;
+        let post = posts::set_liked(context::services(ctx), actor.user_id, post_id, true)
+            .await?
+            .into();
         refresh_cache(ctx, &post, Some(true)).await;
         Ok(post)
     }
@@ -285,7 +330,9 @@ impl PostMutation {
     async fn unlike_post(&self, ctx: &Context<'_>, post_id: ID) -> AppResult<Post> {
         let post_id = ids::parse(&post_id, "postId")?;
         let actor = context::viewer(ctx).actor()?;
-        let post = posts::set_liked(context::services(ctx), actor.user_id, post_id, false).await?;
+        let post = posts::set_liked(context::services(ctx), actor.user_id, post_id, false)
+            .await?
+            .into();
         refresh_cache(ctx, &post, Some(false)).await;
         Ok(post)
     }

@@ -2,15 +2,40 @@
 
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-use crate::db::models::post::Post;
-use crate::db::models::reply::Reply;
-use crate::db::models::user::User;
+use crate::db::models::reply::Reply as ReplyRow;
 use crate::error::{AppError, AppResult};
+use crate::graphql::post::Post;
+use crate::graphql::user::User;
 use crate::graphql::{context, ids, limits};
 use crate::social::{posts, replies};
 
-#[Object(name = "Reply")]
+/// A reply as the API shows it, moved out of its row.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    id: Uuid,
+    author_id: Uuid,
+    post_id: Uuid,
+    content: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<ReplyRow> for Reply {
+    fn from(row: ReplyRow) -> Self {
+        Self {
+            id: row.id,
+            author_id: row.author_id,
+            post_id: row.post_id,
+            content: row.content,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[Object]
 impl Reply {
     async fn id(&self) -> ID {
         ids::to_id(self.id)
@@ -52,13 +77,16 @@ impl ReplyMutation {
     ) -> AppResult<Reply> {
         let post_id = ids::parse(&post_id, "postId")?;
         let actor = context::viewer(ctx).actor()?;
-        replies::create(context::services(ctx), actor.user_id, post_id, &content).await
+        let reply =
+            replies::create(context::services(ctx), actor.user_id, post_id, &content).await?;
+        Ok(reply.into())
     }
 
     async fn update_reply(&self, ctx: &Context<'_>, id: ID, content: String) -> AppResult<Reply> {
         let id = ids::parse(&id, "id")?;
         let actor = context::viewer(ctx).actor()?;
-        replies::update(context::services(ctx), actor.user_id, id, &content).await
+        let reply = replies::update(context::services(ctx), actor.user_id, id, &content).await?;
+        Ok(reply.into())
     }
 
     /// The reply's author or the post's author may delete it

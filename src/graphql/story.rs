@@ -2,13 +2,36 @@
 
 use async_graphql::{Context, ID, Object, SimpleObject};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-use crate::db::models::story::Story;
+use crate::db::models::story::Story as StoryRow;
 use crate::error::AppResult;
 use crate::graphql::{context, ids, limits};
 use crate::stories;
 
-#[Object(name = "Story")]
+/// A story as the API shows it (to its owner only), moved out of its row.
+#[derive(Debug, Clone)]
+pub struct Story {
+    id: Uuid,
+    period: String,
+    content: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<StoryRow> for Story {
+    fn from(row: StoryRow) -> Self {
+        Self {
+            id: row.id,
+            period: row.period,
+            content: row.content,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[Object]
 impl Story {
     async fn id(&self) -> ID {
         ids::to_id(self.id)
@@ -67,6 +90,7 @@ impl StoryMutation {
     /// Writes (or rewrites) the viewer's story for a period. Costs one of today's generations; a failed generation is given back, up to a few a day
     async fn generate_story(&self, ctx: &Context<'_>, period: String) -> AppResult<Story> {
         let actor = context::viewer(ctx).actor()?;
-        stories::generate(context::services(ctx), actor.user_id, &period).await
+        let story = stories::generate(context::services(ctx), actor.user_id, &period).await?;
+        Ok(story.into())
     }
 }

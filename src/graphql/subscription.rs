@@ -17,14 +17,15 @@ use uuid::Uuid;
 
 use crate::db::DbPool;
 use crate::db::enums::PostStatus;
-use crate::db::models::post::Post;
-use crate::db::models::reply::Reply;
 use crate::error::{AppError, AppResult};
 use crate::events::{Delivery, Event, EventHub};
 use crate::graphql::loaders::{Loaders, PostLoader, ReplyLoader};
-use crate::graphql::notification::{NotificationLoader, NotificationNode};
+use crate::graphql::notification::{Notification, NotificationLoader};
+use crate::graphql::post::Post;
+use crate::graphql::reply::Reply;
 use crate::graphql::{context, ids};
-use crate::social::{notifications, posts};
+use crate::social::notifications;
+use crate::social::posts::{self, PostAccess};
 
 /// What subscriptions share on an instance: the hub and the delivery loaders.
 pub struct Live {
@@ -211,7 +212,7 @@ impl Subscription {
                     return Ok(Step::Skip);
                 };
                 Ok(match readable_post(&live, post, viewer).await? {
-                    Some(post) if post.status == PostStatus::Published => Step::Deliver(post),
+                    Some(post) if post.status() == PostStatus::Published => Step::Deliver(post),
                     _ => Step::Skip,
                 })
             })
@@ -222,7 +223,7 @@ impl Subscription {
     async fn notification_added(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<NotificationNode>>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Notification>>> {
         let user_id = context::viewer(ctx).actor()?.user_id;
         Ok(Listening::new(ctx).stream(move |live, _, event| {
             Box::pin(async move {
@@ -230,7 +231,7 @@ impl Subscription {
                     Event::NotificationAdded { user, notification } if user == user_id => {
                         let found = live.notifications.load_one(notification).await?;
                         Ok(match notifications::readable(found, user_id) {
-                            Ok(found) => Step::Deliver(NotificationNode(found)),
+                            Ok(found) => Step::Deliver(found.into()),
                             // Withdrawn before delivery.
                             Err(_) => Step::Skip,
                         })

@@ -4,17 +4,20 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 
+use uuid::Uuid;
+
 use crate::accounts;
 use crate::db::enums::{ExperienceLevel, GoalPeriod, GoalStatus};
-use crate::db::models::goal::{Goal, GoalFilter};
-use crate::db::models::legacy_id;
-use crate::db::models::post::Post;
-use crate::db::models::story::Story;
-use crate::db::models::user::User;
+use crate::db::models::goal::{Goal as GoalRow, GoalFilter};
+use crate::db::models::story::Story as StoryRow;
+use crate::db::models::user::User as UserRow;
 use crate::error::AppResult;
 use crate::graphql::account::LinkedAccount;
 use crate::graphql::connection::PageRequest;
 use crate::graphql::context;
+use crate::graphql::goal::Goal;
+use crate::graphql::post::Post;
+use crate::graphql::story::Story;
 use crate::graphql::{ids, limits};
 use crate::social::{goals, posts};
 use crate::stories;
@@ -31,20 +34,65 @@ impl UserQuery {
             return Ok(None);
         };
         let mut conn = context::conn(ctx).await?;
-        accounts::find_user(&mut conn, user_id).await
+        Ok(accounts::find_user(&mut conn, user_id)
+            .await?
+            .map(User::from))
     }
 
     /// Null when there is no such user. `id` may also be the user's id in the Next.js app it was imported from
     async fn user(&self, ctx: &Context<'_>, id: ID) -> AppResult<Option<User>> {
-        let Some(id) = ids::resolve(ctx, &id, "id", legacy_id::model::USER).await? else {
+        let Some(id) = ids::resolve(ctx, &id, "id", accounts::user_id_for_legacy).await? else {
             return Ok(None);
         };
         let mut conn = context::conn(ctx).await?;
-        accounts::find_user(&mut conn, id).await
+        Ok(accounts::find_user(&mut conn, id).await?.map(User::from))
     }
 }
 
-#[Object(name = "User")]
+/// A user as the API shows them, moved out of their row: the public profile,
+/// and the email, which [`accounts::visible_email`] shows to its owner only.
+#[derive(Debug, Clone)]
+pub struct User {
+    id: Uuid,
+    email: String,
+    name: Option<String>,
+    image: Option<String>,
+    verified: bool,
+    current_role: Option<String>,
+    experience_level: ExperienceLevel,
+    industry: Option<String>,
+    years_of_experience: Option<i32>,
+    current_skills: Vec<String>,
+    target_skills: Vec<String>,
+    bio: Option<String>,
+    current_goals: Vec<String>,
+    achievement_score: i32,
+    created_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            image: row.image,
+            verified: row.verified,
+            current_role: row.current_role,
+            experience_level: row.experience_level,
+            industry: row.industry,
+            years_of_experience: row.years_of_experience,
+            current_skills: row.current_skills,
+            target_skills: row.target_skills,
+            bio: row.bio,
+            current_goals: row.current_goals,
+            achievement_score: row.achievement_score,
+            created_at: row.created_at,
+        }
+    }
+}
+
+#[Object]
 impl User {
     async fn id(&self) -> ID {
         ids::to_id(self.id)
@@ -60,7 +108,7 @@ impl User {
 
     /// The viewer's own email; null when the viewer is anyone else
     async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        accounts::visible_email(context::reader(ctx, self.id), self)
+        accounts::visible_email(context::reader(ctx, self.id), self.id, &self.email)
     }
 
     async fn verified(&self) -> bool {
@@ -155,7 +203,7 @@ impl User {
             page.fetch(),
         )
         .await?;
-        Ok(page.connection(rows, Goal::keyset))
+        Ok(page.connection(rows, GoalRow::keyset))
     }
 
     /// Owner only (FORBIDDEN for anyone else). Newest first
@@ -171,7 +219,7 @@ impl User {
         let reader = context::reader(ctx, self.id);
         let rows =
             stories::page_for_owner(&mut conn, reader, self.id, page.after, page.fetch()).await?;
-        Ok(page.connection(rows, Story::keyset))
+        Ok(page.connection(rows, StoryRow::keyset))
     }
 
     /// Sign-in providers linked to this account. Owner only (FORBIDDEN for anyone else)
@@ -179,7 +227,7 @@ impl User {
     async fn linked_accounts(&self, ctx: &Context<'_>) -> AppResult<Vec<LinkedAccount>> {
         let mut conn = context::conn(ctx).await?;
         let reader = context::reader(ctx, self.id);
-        let accounts = accounts::linked::list(&mut conn, reader, self.id).await?;
-        Ok(accounts.into_iter().map(LinkedAccount::from).collect())
+        let identities = accounts::linked::list(&mut conn, reader, self.id).await?;
+        Ok(identities.into_iter().map(LinkedAccount::from).collect())
     }
 }

@@ -31,7 +31,7 @@ pub async fn all(
             continue;
         }
         if model.name == source::ACCOUNT.name {
-            accounts(source, target, layout, sealer, report).await?;
+            oauth_accounts(source, target, layout, sealer, report).await?;
         } else {
             copy_across(source, target, layout, &model).await?;
         }
@@ -104,7 +104,7 @@ async fn copy_across(
 
 /// `Account` rows, with their provider tokens sealed by `ENCRYPTION_KEY`, or
 /// dropped (with one warning) without it.
-async fn accounts(
+async fn oauth_accounts(
     source: &Transaction<'_>,
     target: &Transaction<'_>,
     layout: &Layout,

@@ -24,7 +24,7 @@ use crate::auth::secretbox::SecretBox;
 use crate::auth::{session, tokens};
 use crate::db::models::audit_event::{self, AuditKind, Origin};
 use crate::db::models::oauth_account::OAuthTokens;
-use crate::db::models::oauth_state::OAuthState;
+use crate::db::models::oauth_state::{self, OAuthState};
 use crate::oauth::provider::{Provider, ProviderKind};
 use crate::oauth::{OAuthError, github, linking, redirect};
 use crate::services::Services;
@@ -176,7 +176,7 @@ impl OAuthService {
             .get()
             .await
             .map_err(|_| OAuthError::Internal)?;
-        pending.insert(&mut conn).await?;
+        oauth_state::insert(&mut conn, &pending).await?;
         Ok((url, state))
     }
 
@@ -223,7 +223,7 @@ impl OAuthService {
                 .get()
                 .await
                 .map_err(|_| OAuthError::Internal)?;
-            OAuthState::consume(&mut conn, &tokens::sha256(state), &provider.name)
+            oauth_state::consume(&mut conn, &tokens::sha256(state), &provider.name)
                 .await?
                 .ok_or(OAuthError::BadState)?
         };

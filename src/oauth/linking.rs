@@ -15,8 +15,8 @@ use uuid::Uuid;
 use crate::accounts::profile;
 use crate::auth::email_address;
 use crate::db::models::audit_event::AuditKind;
-use crate::db::models::oauth_account::{OAuthAccount, OAuthTokens};
-use crate::db::models::user::{NewUser, User};
+use crate::db::models::oauth_account::{self, OAuthTokens};
+use crate::db::models::user::{self, NewUser, User};
 use crate::oauth::{Identity, OAuthError};
 
 /// The user an identity signed into, and how.
@@ -34,11 +34,11 @@ pub async fn link(
     signed_in_as: Option<Uuid>,
 ) -> Result<Linked, OAuthError> {
     conn.transaction::<_, OAuthError, _>(async |conn| {
-        if let Some(account) =
-            OAuthAccount::find(conn, provider, &identity.provider_account_id).await?
+        if let Some(linked) =
+            oauth_account::find(conn, provider, &identity.provider_account_id).await?
         {
-            OAuthAccount::set_tokens(conn, account.id, tokens).await?;
-            let user = User::find(conn, account.user_id)
+            oauth_account::set_tokens(conn, linked.id, tokens).await?;
+            let user = user::find(conn, linked.user_id)
                 .await?
                 .ok_or(OAuthError::Internal)?;
             return Ok(Linked {
@@ -47,13 +47,13 @@ pub async fn link(
             });
         }
         if let Some(user_id) = signed_in_as {
-            let user = User::find(conn, user_id)
+            let user = user::find(conn, user_id)
                 .await?
                 .ok_or(OAuthError::Internal)?;
             if !user.verified {
                 return Err(OAuthError::LinkNeedsVerifiedEmail);
             }
-            OAuthAccount::insert(
+            oauth_account::insert(
                 conn,
                 user.id,
                 provider,
@@ -71,7 +71,7 @@ pub async fn link(
             .as_deref()
             .and_then(|email| email_address::normalize(email, "email").ok())
             .ok_or(OAuthError::NoEmail)?;
-        if let Some(existing) = User::find_by_email(conn, &email).await? {
+        if let Some(existing) = user::find_by_email(conn, &email).await? {
             if !identity.email_verified {
                 return Err(OAuthError::EmailTaken);
             }
@@ -79,9 +79,9 @@ pub async fn link(
                 // Whoever made this account never proved the address; the
                 // provider just did. Their password, sessions and identities
                 // go, or they could read what the owner writes from now on.
-                User::clear_credentials(conn, existing.id).await?;
+                user::clear_credentials(conn, existing.id).await?;
             }
-            OAuthAccount::insert(
+            oauth_account::insert(
                 conn,
                 existing.id,
                 provider,
@@ -89,7 +89,7 @@ pub async fn link(
                 tokens,
             )
             .await?;
-            let user = User::mark_verified(conn, &email)
+            let user = user::mark_verified(conn, &email)
                 .await?
                 .ok_or(OAuthError::Internal)?;
             return Ok(Linked {
@@ -100,7 +100,7 @@ pub async fn link(
         // The provider's profile passes the rules `updateProfile` applies.
         let name = profile::provider_name(identity.name.as_deref());
         let image = profile::provider_image(identity.image.as_deref());
-        let mut user = NewUser {
+        let new_user = NewUser {
             id: Uuid::now_v7(),
             email: &email,
             name: name.as_deref(),
@@ -108,10 +108,9 @@ pub async fn link(
             verified: false,
             email_verified: None,
             image: image.as_deref(),
-        }
-        .insert(conn)
-        .await?;
-        OAuthAccount::insert(
+        };
+        let mut user = user::insert(conn, &new_user).await?;
+        oauth_account::insert(
             conn,
             user.id,
             provider,
@@ -124,7 +123,7 @@ pub async fn link(
             // instant as the account's `created_at`, so a later password
             // reset never takes this identity for one linked before the
             // address was proven.
-            user = User::mark_verified(conn, &email)
+            user = user::mark_verified(conn, &email)
                 .await?
                 .ok_or(OAuthError::Internal)?;
         }

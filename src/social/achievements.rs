@@ -7,7 +7,7 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::db::enums::{GoalPeriod, GoalStatus};
-use crate::db::models::user::User;
+use crate::db::models::user;
 use crate::error::AppResult;
 
 /// Points a completed goal of this period is worth.
@@ -33,7 +33,7 @@ pub fn worth(period: GoalPeriod, status: GoalStatus, live: bool) -> i32 {
 /// Moves the user's score by `delta` (inside the caller's transaction).
 pub async fn apply(conn: &mut AsyncPgConnection, user_id: Uuid, delta: i32) -> AppResult<()> {
     if delta != 0 {
-        User::add_achievement_points(conn, user_id, delta).await?;
+        user::add_achievement_points(conn, user_id, delta).await?;
     }
     Ok(())
 }

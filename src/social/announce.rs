@@ -6,7 +6,7 @@ use diesel::QueryResult;
 use diesel_async::AsyncPgConnection;
 
 use crate::db::enums::PostStatus;
-use crate::db::models::notification::Notification;
+use crate::db::models::notification;
 use crate::db::models::post::Post;
 use crate::db::models::reply::Reply;
 use crate::events::{self, Event};
@@ -48,14 +48,14 @@ pub async fn like_set(
 ) -> QueryResult<()> {
     let mut announced = vec![Event::PostChanged { post: post.id }];
     if liked {
-        if let Some(notification) = Notification::notify_like(conn, actor, post.id).await? {
+        if let Some(notification) = notification::notify_like(conn, actor, post.id).await? {
             announced.push(Event::NotificationAdded {
                 user: post.author_id,
                 notification,
             });
         }
     } else {
-        Notification::withdraw_like(conn, actor, post.id).await?;
+        notification::withdraw_like(conn, actor, post.id).await?;
     }
     events::publish(conn, &announced).await
 }
@@ -74,7 +74,7 @@ pub async fn reply_added(
         Event::PostChanged { post: post.id },
     ];
     if let Some(notification) =
-        Notification::notify_reply(conn, reply.author_id, post.id, reply.id).await?
+        notification::notify_reply(conn, reply.author_id, post.id, reply.id).await?
     {
         announced.push(Event::NotificationAdded {
             user: post.author_id,
@@ -86,7 +86,7 @@ pub async fn reply_added(
 
 /// A reply was deleted: its post's counter moved, and its unread notification goes.
 pub async fn reply_deleted(conn: &mut AsyncPgConnection, reply: &Reply) -> QueryResult<()> {
-    Notification::remove_unread_for_reply(conn, reply.id).await?;
+    notification::remove_unread_for_reply(conn, reply.id).await?;
     events::publish(
         conn,
         &[Event::PostChanged {

@@ -5,7 +5,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::db::enums::{GoalPeriod, GoalStatus};
-use crate::db::models::goal::{Goal, GoalChanges, GoalFilter, NewGoal};
+use crate::db::models::goal::{self, Goal, GoalChanges, GoalFilter, NewGoal};
 use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
@@ -42,7 +42,7 @@ pub async fn page_for_owner(
     limit: i64,
 ) -> AppResult<Vec<Goal>> {
     crate::accounts::require_owner(reader, owner)?;
-    Ok(Goal::page_for_user(conn, owner, filter, after, limit).await?)
+    Ok(goal::page_for_user(conn, owner, filter, after, limit).await?)
 }
 
 /// The one authorization check for goals: it exists (else NOT_FOUND) and the
@@ -85,7 +85,7 @@ pub async fn create(services: &Services, user_id: Uuid, draft: GoalDraft) -> App
         Write::Goal,
     )
     .await?;
-    Ok(Goal::insert(&mut conn, &goal).await?)
+    Ok(goal::insert(&mut conn, &goal).await?)
 }
 
 /// Edits a goal. COMPLETED sets `completedAt` (and earns points), ACTIVE clears it.
@@ -103,7 +103,7 @@ pub async fn update(
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        let goal = authorize(Goal::find(conn, id, true).await?, user_id)?;
+        let goal = authorize(goal::find(conn, id, true).await?, user_id)?;
         let start_date = edit.start_date.unwrap_or(goal.start_date);
         let deadline = edit.deadline.unwrap_or(goal.deadline);
         check_dates(start_date, deadline)?;
@@ -122,7 +122,7 @@ pub async fn update(
             deadline: edit.deadline,
             completed_at,
         };
-        let updated = Goal::update(conn, id, &changes).await?;
+        let updated = goal::update(conn, id, &changes).await?;
         let delta = achievements::worth(period, status, true)
             - achievements::worth(goal.period, goal.status, true);
         achievements::apply(conn, user_id, delta).await?;
@@ -136,8 +136,8 @@ pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<(
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        let goal = authorize(Goal::find(conn, id, true).await?, user_id)?;
-        Goal::soft_delete(conn, id).await?;
+        let goal = authorize(goal::find(conn, id, true).await?, user_id)?;
+        goal::soft_delete(conn, id).await?;
         achievements::apply(
             conn,
             user_id,

@@ -5,8 +5,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::db::enums::PostStatus;
-use crate::db::models::like;
-use crate::db::models::post::{NewPost, Post, PostChanges, PostScope};
+use crate::db::models::post::{self, NewPost, Post, PostChanges, PostScope};
+use crate::db::models::{legacy_id, like};
 use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
@@ -29,9 +29,27 @@ pub struct PostEdit {
     pub status: Option<PostStatus>,
 }
 
+/// What the read rule of posts looks at, whichever shape holds the post
+/// (its row here, the API's object in `graphql`), so the rule has one home.
+pub trait PostAccess {
+    /// Who wrote the post.
+    fn author_id(&self) -> Uuid;
+    /// Draft or published.
+    fn status(&self) -> PostStatus;
+}
+
+impl PostAccess for Post {
+    fn author_id(&self) -> Uuid {
+        self.author_id
+    }
+    fn status(&self) -> PostStatus {
+        self.status
+    }
+}
+
 /// Whether `viewer` may see `post`: published posts to everyone, drafts to their author.
-pub fn visible_to(post: &Post, viewer: Option<Uuid>) -> bool {
-    post.status == PostStatus::Published || viewer == Some(post.author_id)
+pub fn visible_to(post: &impl PostAccess, viewer: Option<Uuid>) -> bool {
+    post.status() == PostStatus::Published || viewer == Some(post.author_id())
 }
 
 /// A page of the feed: every published post, newest first.
@@ -40,7 +58,7 @@ pub async fn feed_page(
     after: Option<Keyset>,
     limit: i64,
 ) -> AppResult<Vec<Post>> {
-    Ok(Post::page(conn, PostScope::Feed, after, limit).await?)
+    Ok(post::page(conn, PostScope::Feed, after, limit).await?)
 }
 
 /// A page of `author`'s posts as `reader` sees them: drafts only for the author.
@@ -55,7 +73,7 @@ pub async fn author_page(
         author_id: author,
         with_drafts: reader == Some(author),
     };
-    Ok(Post::page(conn, scope, after, limit).await?)
+    Ok(post::page(conn, scope, after, limit).await?)
 }
 
 /// The first `limit` posts of each of `authors` as `reader` sees them (the
@@ -66,16 +84,34 @@ pub async fn first_pages(
     authors: &[Uuid],
     limit: i64,
 ) -> AppResult<Vec<Post>> {
-    Ok(Post::first_for_authors(conn, authors, reader, limit).await?)
+    Ok(post::first_for_authors(conn, authors, reader, limit).await?)
 }
 
 /// Live posts by id; the caller applies [`visible_to`].
 pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> AppResult<Vec<Post>> {
-    Ok(Post::find_many(conn, ids).await?)
+    Ok(post::find_many(conn, ids).await?)
+}
+
+/// The post that had `legacy_id` in the Next.js app, if it was imported
+/// (whether the viewer may see it is checked when it is loaded).
+pub async fn id_for_legacy(
+    conn: &mut AsyncPgConnection,
+    legacy_id: &str,
+) -> AppResult<Option<Uuid>> {
+    Ok(legacy_id::resolve(conn, legacy_id::model::POST, legacy_id).await?)
+}
+
+/// Which of `post_ids` `user_id` likes.
+pub async fn liked_by(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    post_ids: &[Uuid],
+) -> AppResult<Vec<Uuid>> {
+    Ok(like::liked_by(conn, user_id, post_ids).await?)
 }
 
 /// The one read check for posts: a missing, deleted or hidden post is NOT_FOUND.
-pub fn readable(post: Option<Post>, viewer: Option<Uuid>) -> AppResult<Post> {
+pub fn readable<P: PostAccess>(post: Option<P>, viewer: Option<Uuid>) -> AppResult<P> {
     post.filter(|post| visible_to(post, viewer))
         .ok_or_else(|| AppError::not_found("no such post"))
 }
@@ -108,7 +144,7 @@ pub async fn create(services: &Services, author_id: Uuid, draft: PostDraft) -> A
     .await?;
     let conn: &mut AsyncPgConnection = &mut conn;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        let post = Post::insert(conn, &post).await?;
+        let post = post::insert(conn, &post).await?;
         announce::post_created(conn, &post).await?;
         Ok(post)
     })
@@ -137,12 +173,12 @@ pub async fn update(
     };
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
-    let before = writable(Post::find(conn, id).await?, user_id)?;
+    let before = writable(post::find(conn, id).await?, user_id)?;
     if changes.title.is_none() && changes.content.is_none() && changes.status.is_none() {
         return Ok(before);
     }
     conn.transaction::<_, AppError, _>(async move |conn| {
-        let after = Post::update(conn, id, &changes).await?;
+        let after = post::update(conn, id, &changes).await?;
         announce::post_updated(conn, &before, &after).await?;
         Ok(after)
     })
@@ -153,9 +189,9 @@ pub async fn update(
 pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
-    let post = writable(Post::find(conn, id).await?, user_id)?;
+    let post = writable(post::find(conn, id).await?, user_id)?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        Post::soft_delete(conn, id).await?;
+        post::soft_delete(conn, id).await?;
         Ok(announce::post_deleted(conn, &post).await?)
     })
     .await
@@ -172,7 +208,7 @@ pub async fn set_liked(
     let conn: &mut AsyncPgConnection = &mut conn;
     limits::count(conn, &services.config.write_limits, user_id, Write::Like).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        let post = readable(Post::find(conn, post_id).await?, Some(user_id))?;
+        let post = readable(post::find(conn, post_id).await?, Some(user_id))?;
         if post.status == PostStatus::Draft && liked {
             return Err(AppError::bad_input("postId", "drafts cannot be liked"));
         }
@@ -182,7 +218,7 @@ pub async fn set_liked(
             like::unlike(conn, user_id, post_id).await?;
         }
         announce::like_set(conn, user_id, &post, liked).await?;
-        readable(Post::find(conn, post_id).await?, Some(user_id))
+        readable(post::find(conn, post_id).await?, Some(user_id))
     })
     .await
 }

@@ -5,8 +5,8 @@ use diesel_async::{AsyncConnection, AsyncPgConnection};
 use uuid::Uuid;
 
 use crate::db::enums::PostStatus;
-use crate::db::models::post::Post;
-use crate::db::models::reply::Reply;
+use crate::db::models::post;
+use crate::db::models::reply::{self, Reply};
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 use crate::social::limits::{self, Write};
@@ -46,7 +46,22 @@ pub async fn page(
     after: Option<crate::db::pagination::Keyset>,
     limit: i64,
 ) -> AppResult<Vec<Reply>> {
-    Ok(Reply::page_for_post(conn, post_id, after, limit).await?)
+    Ok(reply::page_for_post(conn, post_id, after, limit).await?)
+}
+
+/// The first `limit` live replies of each of `post_ids`, oldest first (the
+/// rule of [`page`], in one statement for many posts).
+pub async fn first_pages(
+    conn: &mut AsyncPgConnection,
+    post_ids: &[Uuid],
+    limit: i64,
+) -> AppResult<Vec<Reply>> {
+    Ok(reply::first_for_posts(conn, post_ids, limit).await?)
+}
+
+/// Live replies by id (callers reach them through a post the viewer may read).
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> AppResult<Vec<Reply>> {
+    Ok(reply::find_many(conn, ids).await?)
 }
 
 /// Replies to a published post.
@@ -59,13 +74,13 @@ pub async fn create(
     let content = body(content, "content", MAX_REPLY_CONTENT, true)?;
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
-    let post = readable(Post::find(conn, post_id).await?, Some(author_id))?;
+    let post = readable(post::find(conn, post_id).await?, Some(author_id))?;
     if post.status == PostStatus::Draft {
         return Err(AppError::bad_input("postId", "drafts cannot be replied to"));
     }
     limits::count(conn, &services.config.write_limits, author_id, Write::Reply).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        let reply = Reply::insert(conn, author_id, post_id, &content).await?;
+        let reply = reply::insert(conn, author_id, post_id, &content).await?;
         announce::reply_added(conn, &post, &reply).await?;
         Ok(reply)
     })
@@ -82,20 +97,20 @@ pub async fn update(
     let content = body(content, "content", MAX_REPLY_CONTENT, true)?;
     let mut conn = services.pool.get().await?;
     authorize(
-        Reply::find(&mut conn, id, false).await?,
+        reply::find(&mut conn, id, false).await?,
         None,
         user_id,
         ReplyAction::Edit,
     )?;
-    Ok(Reply::set_content(&mut conn, id, &content).await?)
+    Ok(reply::set_content(&mut conn, id, &content).await?)
 }
 
 /// Deletes a reply (its author or the post's author).
 pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
-    let reply = Reply::find(&mut conn, id, false).await?;
+    let reply = reply::find(&mut conn, id, false).await?;
     let post_author = match &reply {
-        Some(reply) => Post::find(&mut conn, reply.post_id)
+        Some(reply) => post::find(&mut conn, reply.post_id)
             .await?
             .map(|post| post.author_id),
         None => None,
@@ -103,7 +118,7 @@ pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<(
     let reply = authorize(reply, post_author, user_id, ReplyAction::Delete)?;
     let conn: &mut AsyncPgConnection = &mut conn;
     conn.transaction::<_, AppError, _>(async move |conn| {
-        Reply::soft_delete(conn, id).await?;
+        reply::soft_delete(conn, id).await?;
         Ok(announce::reply_deleted(conn, &reply).await?)
     })
     .await

@@ -5,7 +5,7 @@ use diesel_async::AsyncPgConnection;
 use uuid::Uuid;
 
 use crate::db::models::story::{self, GoalItem, PostItem, ReplyItem};
-use crate::db::models::user::User;
+use crate::db::models::user::{self, User};
 use crate::error::{AppError, AppResult};
 use crate::stories::period::Period;
 
@@ -32,7 +32,7 @@ impl StoryMaterial {
         user_id: Uuid,
         period: Period,
     ) -> AppResult<Self> {
-        let user = User::find(conn, user_id)
+        let user = user::find(conn, user_id)
             .await?
             .ok_or_else(AppError::unauthenticated)?;
         let goals = story::goals_in(conn, user_id, period.start, period.end).await?;

@@ -53,7 +53,7 @@ pub async fn page_for_owner(
     limit: i64,
 ) -> AppResult<Vec<Story>> {
     crate::accounts::require_owner(reader, owner)?;
-    Ok(Story::page_for_user(conn, owner, after, limit).await?)
+    Ok(story::page_for_user(conn, owner, after, limit).await?)
 }
 
 /// The user's quota today.
@@ -114,7 +114,7 @@ pub async fn generate(services: &Services, user_id: Uuid, period: &str) -> AppRe
                 Some((cut, _)) => &content[..cut],
                 None => &content[..],
             };
-            Ok(Story::upsert(&mut conn, user_id, &material.period.label, content).await?)
+            Ok(story::upsert(&mut conn, user_id, &material.period.label, content).await?)
         }
         Err(failure) => {
             let refunds =

@@ -440,8 +440,12 @@ async fn reset_requests_answer_true_for_unknown_emails_and_send_nothing() {
             .await;
         assert_eq!(body, json!({ "data": { "requestPasswordReset": true } }));
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(mail.emails().await.is_empty());
+    // Emails leave in the order they were queued: once a later one arrived,
+    // any email these requests had queued would be there too.
+    sign_up(&server, "marker@example.com", PASSWORD).await;
+    mail.wait_for("marker@example.com", 1, MAIL_WAIT).await;
+    let emails = mail.emails().await;
+    assert_eq!(emails.len(), 1, "only the marker's email: {emails:?}");
     let rows: i64 = server
         .db
         .client()
@@ -468,7 +472,8 @@ async fn an_smtp_outage_loses_no_email() {
     assert_eq!(body["data"]["requestPasswordReset"], true);
     // The worker fails at least once while the server is down.
     let client = server.db.client().await;
-    for _ in 0..100 {
+    let deadline = tokio::time::Instant::now() + MAIL_WAIT;
+    loop {
         let failed: i64 = client
             .query_one(
                 "SELECT count(*) FROM email_outbox WHERE last_error IS NOT NULL",
@@ -480,6 +485,10 @@ async fn an_smtp_outage_loses_no_email() {
         if failed > 0 {
             break;
         }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the worker never recorded a failed delivery while SMTP was down"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let pending: i64 = client
@@ -496,11 +505,20 @@ async fn an_smtp_outage_loses_no_email() {
         emails.iter().any(|e| e["subject"] == "Reset your password"),
         "the email arrives once SMTP is back"
     );
-    let pending: i64 = client
-        .query_one("SELECT count(*) FROM email_outbox", &[])
-        .await
-        .unwrap()
-        .get(0);
+    // The worker deletes the row once the SMTP server has answered, which can
+    // be just after the mail shows up there.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let pending = loop {
+        let pending: i64 = client
+            .query_one("SELECT count(*) FROM email_outbox", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if pending == 0 || tokio::time::Instant::now() >= deadline {
+            break pending;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert_eq!(pending, 0, "sent email leaves the outbox");
 }
 
@@ -986,13 +1004,31 @@ async fn two_instances_share_the_outbox_and_send_each_email_once() {
         async move { sign_up(server, &format!("user{i}@example.com"), PASSWORD).await }
     }))
     .await;
+    // Done when the outbox is empty: a row leaves it only after its email was
+    // handed to SMTP, so every send, a duplicate included, has happened.
+    let client = db.client().await;
     let deadline = tokio::time::Instant::now() + MAIL_WAIT;
-    while mail.emails().await.len() < 12 && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(200)).await;
+    loop {
+        let pending: i64 = client
+            .query_one("SELECT count(*) FROM email_outbox", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if pending == 0 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{pending} emails still queued"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    // Give a duplicate, if any, the time to arrive.
-    tokio::time::sleep(Duration::from_secs(2)).await;
-    let emails = mail.emails().await;
+    // maildev lists a message shortly after accepting it.
+    let mut emails = mail.emails().await;
+    while emails.len() < 12 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        emails = mail.emails().await;
+    }
     let mut recipients: Vec<String> = emails
         .iter()
         .map(|e| {

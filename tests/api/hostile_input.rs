@@ -5,7 +5,7 @@ use reqwest::StatusCode;
 use reqwest::header::CONTENT_TYPE;
 use serde_json::{Value, json};
 
-use crate::harness::server::{error_code, sign_up};
+use crate::harness::server::error_code;
 use crate::harness::{TestServer, factories};
 
 const CREATE_POST: &str =
@@ -23,7 +23,7 @@ fn assert_bad_input(body: &Value, field: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nul_characters_and_lone_surrogates_are_refused_naming_the_field() {
     let server = TestServer::start().await;
-    let token = sign_up(&server, "ada@example.com", "correct horse battery").await;
+    let token = server.sign_up("ada@example.com").await;
 
     let sign_in = server
         .gql(
@@ -33,18 +33,16 @@ async fn nul_characters_and_lone_surrogates_are_refused_naming_the_field() {
         .await;
     assert_bad_input(&sign_in, "email");
 
-    let post = server
-        .gql_as(
-            Some(&token),
+    let post = token
+        .gql(
             CREATE_POST,
             json!({ "input": { "title": "Day\u{0}one", "content": "text" } }),
         )
         .await;
     assert_bad_input(&post, "title");
 
-    let literal = server
-        .gql_as(
-            Some(&token),
+    let literal = token
+        .gql(
             r#"mutation { updateProfile(input: { name: "Ada\u0000" }) { name } }"#,
             json!({}),
         )
@@ -56,7 +54,7 @@ async fn nul_characters_and_lone_surrogates_are_refused_naming_the_field() {
     let response = server
         .client
         .post(server.url("/graphql"))
-        .bearer_auth(&token)
+        .bearer_auth(&token.token)
         .header(CONTENT_TYPE, "application/json")
         .body(raw)
         .send()
@@ -71,7 +69,7 @@ async fn nul_characters_and_lone_surrogates_are_refused_naming_the_field() {
     let body: Value = server
         .client
         .post(server.url("/graphql"))
-        .bearer_auth(&token)
+        .bearer_auth(&token.token)
         .header(CONTENT_TYPE, "application/json")
         .body(emoji)
         .send()
@@ -96,30 +94,22 @@ async fn nul_characters_and_lone_surrogates_are_refused_naming_the_field() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_lists_are_refused_before_their_entries_are_read() {
     let server = TestServer::start().await;
-    let token = sign_up(&server, "ada@example.com", "correct horse battery").await;
+    let ada = server.sign_up("ada@example.com").await;
     let update = "mutation($skills: [String!]) { updateProfile(input: { currentSkills: $skills }) { currentSkills } }";
 
     let huge: Vec<String> = (0..90_000).map(|i| format!("s{}", i % 1000)).collect();
     let started = std::time::Instant::now();
-    let body = server
-        .gql_as(Some(&token), update, json!({ "skills": huge }))
-        .await;
+    let body = ada.gql(update, json!({ "skills": huge })).await;
     eprintln!("90,000-entry list refused in {:?}", started.elapsed());
     assert_bad_input(&body, "currentSkills");
 
     // The count is checked before duplicates are removed.
     let repeated = vec!["rust"; 51];
-    let body = server
-        .gql_as(Some(&token), update, json!({ "skills": repeated }))
-        .await;
+    let body = ada.gql(update, json!({ "skills": repeated })).await;
     assert_bad_input(&body, "currentSkills");
 
-    let body = server
-        .gql_as(
-            Some(&token),
-            update,
-            json!({ "skills": ["Rust", " Rust ", "SQL"] }),
-        )
+    let body = ada
+        .gql(update, json!({ "skills": ["Rust", " Rust ", "SQL"] }))
         .await;
     assert_eq!(
         body["data"]["updateProfile"]["currentSkills"],
@@ -131,30 +121,22 @@ async fn huge_lists_are_refused_before_their_entries_are_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_export_costs_half_the_budget_and_is_limited_per_user() {
     let server = TestServer::start().await;
-    let token = sign_up(&server, "ada@example.com", "correct horse battery").await;
+    let ada = server.sign_up("ada@example.com").await;
 
-    let twice = server
-        .gql_as(
-            Some(&token),
-            "{ a: exportMyData b: exportMyData }",
-            json!({}),
-        )
+    let twice = ada
+        .gql("{ a: exportMyData b: exportMyData }", json!({}))
         .await;
     assert_eq!(error_code(&twice), Some("BAD_USER_INPUT"), "{twice}");
     assert!(twice["data"].is_null(), "nothing ran: {twice}");
 
     for _ in 0..10 {
-        let body = server
-            .gql_as(Some(&token), "{ exportMyData }", json!({}))
-            .await;
+        let body = ada.gql("{ exportMyData }", json!({})).await;
         assert_eq!(
             body["data"]["exportMyData"]["profile"]["email"], "ada@example.com",
             "{body}"
         );
     }
-    let body = server
-        .gql_as(Some(&token), "{ exportMyData }", json!({}))
-        .await;
+    let body = ada.gql("{ exportMyData }", json!({})).await;
     assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
     assert!(body["errors"][0]["extensions"]["retryAfter"].as_u64() > Some(0));
 }

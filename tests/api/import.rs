@@ -589,23 +589,21 @@ async fn scores_follow_this_servers_rule_when_the_source_has_none() {
     );
 }
 
+/// The source's URL as Prisma writes it, with `?schema=`.
+fn with_schema(db: &TestDb, schema: &str) -> String {
+    let mut url = url::Url::parse(&db.connection_string()).expect("TEST_DATABASE_URL is a URL");
+    url.query_pairs_mut().append_pair("schema", schema);
+    url.to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_command_line_prints_counts_and_time() {
     let source = old_app().await;
     let target = TestDb::empty().await;
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_growth-diary"))
         .args(["import-prisma", "--dry-run", "--from"])
-        .arg(format!(
-            "postgres://postgres@127.0.0.1:5432/{}?schema=public",
-            source.url.database_name()
-        ))
-        .env(
-            "DATABASE_URL",
-            format!(
-                "postgres://postgres@127.0.0.1:5432/{}",
-                target.url.database_name()
-            ),
-        )
+        .arg(with_schema(&source, "public"))
+        .env("DATABASE_URL", target.connection_string())
         .env_remove("ENCRYPTION_KEY")
         .env("RUST_LOG", "warn")
         .output()
@@ -628,17 +626,8 @@ async fn the_command_line_prints_counts_and_time() {
 
     let wrong = std::process::Command::new(env!("CARGO_BIN_EXE_growth-diary"))
         .args(["import-prisma", "--from"])
-        .arg(format!(
-            "postgres://postgres@127.0.0.1:5432/{}?schema=elsewhere",
-            source.url.database_name()
-        ))
-        .env(
-            "DATABASE_URL",
-            format!(
-                "postgres://postgres@127.0.0.1:5432/{}",
-                target.url.database_name()
-            ),
-        )
+        .arg(with_schema(&source, "elsewhere"))
+        .env("DATABASE_URL", target.connection_string())
         .output()
         .expect("the binary runs");
     assert!(!wrong.status.success());
@@ -651,18 +640,18 @@ async fn the_command_line_prints_counts_and_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_upgrade_never_overwrites_a_hash_that_changed_meanwhile() {
-    use growth_diary::db::models::user::User;
+    use growth_diary::db::models::user;
     let db = TestDb::new().await;
     let mut conn = db.conn().await;
     let user = crate::harness::factories::user(&mut conn, "race@example.com").await;
-    User::set_password(&mut conn, user.id, "$2b$10$verified-one")
+    user::set_password(&mut conn, user.id, "$2b$10$verified-one")
         .await
         .unwrap();
     // A reset replaced the hash between the check and the upgrade.
-    User::set_password(&mut conn, user.id, "$argon2id$reset-one")
+    user::set_password(&mut conn, user.id, "$argon2id$reset-one")
         .await
         .unwrap();
-    let replaced = User::replace_password_hash(
+    let replaced = user::replace_password_hash(
         &mut conn,
         user.id,
         "$2b$10$verified-one",
@@ -675,7 +664,7 @@ async fn an_upgrade_never_overwrites_a_hash_that_changed_meanwhile() {
         stored_hash(&db, "race@example.com").await,
         "$argon2id$reset-one"
     );
-    let replaced = User::replace_password_hash(
+    let replaced = user::replace_password_hash(
         &mut conn,
         user.id,
         "$argon2id$reset-one",

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::harness::TestDb;
+use crate::harness::process::wait_for_listening;
 
 /// The binary, serving a test database, logging into a file.
 struct LoggingServer {
@@ -20,22 +21,13 @@ struct LoggingServer {
 
 impl LoggingServer {
     fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Self {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(listener);
         let log =
             std::env::temp_dir().join(format!("growth-diary-log-{}.log", uuid::Uuid::now_v7()));
         let file = std::fs::File::create(&log).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_growth-diary"));
         command
-            .env(
-                "DATABASE_URL",
-                format!(
-                    "postgres://postgres@127.0.0.1:5432/{}",
-                    db.url.database_name()
-                ),
-            )
-            .env("LISTEN_ADDR", addr.to_string())
+            .env("DATABASE_URL", db.connection_string())
+            .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("RUST_LOG", "info,growth_diary::sql=trace")
             .env("NO_COLOR", "1")
             .env_remove("SMTP_URL")
@@ -46,8 +38,10 @@ impl LoggingServer {
         for (key, value) in extra_env {
             command.env(key, value);
         }
+        let child = command.spawn().expect("the binary runs");
+        let addr = wait_for_listening(|| std::fs::read_to_string(&log).unwrap_or_default());
         Self {
-            child: command.spawn().expect("the binary runs"),
+            child,
             base: format!("http://{addr}"),
             log,
         }
@@ -99,7 +93,6 @@ impl Drop for LoggingServer {
 async fn run_and_capture(extra_env: &[(&str, &str)]) -> (String, Vec<Vec<u8>>) {
     let db = TestDb::new().await;
     let server = LoggingServer::start(&db, extra_env);
-    server.wait_for_log("listening", 1).await;
     let signed_up = server
         .gql(
             "mutation { signUp(input: { email: \"logged@example.com\", password: \"correct horse battery\" }) { token } }",

@@ -5,6 +5,7 @@ mod harness;
 mod account_takeover;
 mod accounts;
 mod auth_payloads;
+mod background;
 mod brute_force;
 mod conformance;
 mod fuzz;

@@ -3,6 +3,8 @@
 use std::process::{Command, Output};
 use std::time::Duration;
 
+use crate::harness::process::wait_for_listening;
+
 fn run(env: &[(&str, &str)], args: &[&str]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_growth-diary"));
     command
@@ -80,21 +82,19 @@ fn sigterm_stops_the_server_gracefully() {
     let db = tokio::runtime::Runtime::new()
         .unwrap()
         .block_on(crate::harness::TestDb::new());
-    let url = format!(
-        "postgres://postgres@127.0.0.1:5432/{}",
-        db.url.database_name()
-    );
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    drop(listener);
+    let log =
+        std::env::temp_dir().join(format!("growth-diary-sigterm-{}.log", uuid::Uuid::now_v7()));
     let mut child = Command::new(env!("CARGO_BIN_EXE_growth-diary"))
-        .env("DATABASE_URL", &url)
-        .env("LISTEN_ADDR", addr.to_string())
-        .stderr(std::process::Stdio::null())
+        .env("DATABASE_URL", db.connection_string())
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("NO_COLOR", "1")
+        .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
+    let addr = wait_for_listening(|| std::fs::read_to_string(&log).unwrap_or_default());
+    let _ = std::fs::remove_file(&log);
     // The port opens before migrations run, so wait for /readyz, not for the port.
-    let ready = (0..100).any(|_| {
+    let ready = (0..600).any(|_| {
         std::thread::sleep(Duration::from_millis(100));
         http_status(addr, "/readyz") == Some(200)
     });

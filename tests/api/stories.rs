@@ -23,26 +23,21 @@ fn this_month() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_template_story_tells_the_diary_and_rewrites_its_period() {
     let server = TestServer::start().await;
-    let token = sign_up(&server, "writer@example.com", PASSWORD).await;
-    server
-        .gql_as(Some(&token), "mutation { updateProfile(input: { currentRole: \"Backend Engineer\", targetSkills: [\"Distributed systems\"] }) { id } }", json!({}))
+    let writer = server.sign_up("writer@example.com").await;
+    writer.gql("mutation { updateProfile(input: { currentRole: \"Backend Engineer\", targetSkills: [\"Distributed systems\"] }) { id } }", json!({}))
         .await;
     for (title, status) in [
         ("Shipped the billing API", "PUBLISHED"),
         ("Notes on Raft", "DRAFT"),
     ] {
-        server
-            .gql_as(Some(&token), "mutation($t: String!, $s: PostStatus!) { createPost(input: { title: $t, content: \"Long day, good result.\", status: $s }) { id } }", json!({ "t": title, "s": status }))
+        writer.gql("mutation($t: String!, $s: PostStatus!) { createPost(input: { title: $t, content: \"Long day, good result.\", status: $s }) { id } }", json!({ "t": title, "s": status }))
             .await;
     }
-    let goal = server
-        .gql_as(Some(&token), "mutation { createGoal(input: { title: \"Read DDIA\", period: MONTHLY, deadline: \"2099-01-01T00:00:00Z\" }) { id } }", json!({}))
+    let goal = writer.gql("mutation { createGoal(input: { title: \"Read DDIA\", period: MONTHLY, deadline: \"2099-01-01T00:00:00Z\" }) { id } }", json!({}))
         .await;
     assert!(goal["data"]["createGoal"]["id"].is_string(), "{goal}");
 
-    let story = server
-        .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
-        .await;
+    let story = writer.gql(GENERATE, json!({ "p": this_month() })).await;
     let content = story["data"]["generateStory"]["content"]
         .as_str()
         .unwrap_or_else(|| panic!("{story}"))
@@ -61,16 +56,13 @@ async fn the_template_story_tells_the_diary_and_rewrites_its_period() {
             "the story should mention {fact:?}: {content}"
         );
     }
-    let again = server
-        .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
-        .await;
+    let again = writer.gql(GENERATE, json!({ "p": this_month() })).await;
     assert_eq!(
         again["data"]["generateStory"]["id"], story["data"]["generateStory"]["id"],
         "one story per period"
     );
-    let listed = server
-        .gql_as(
-            Some(&token),
+    let listed = writer
+        .gql(
             "{ me { stories { edges { node { period } } } } }",
             json!({}),
         )
@@ -82,18 +74,14 @@ async fn the_template_story_tells_the_diary_and_rewrites_its_period() {
             .len(),
         1
     );
-    let quota = server.gql_as(Some(&token), QUOTA, json!({})).await;
+    let quota = writer.gql(QUOTA, json!({})).await;
     assert_eq!(quota["data"]["storyQuota"]["used"], 2);
     assert_eq!(quota["data"]["storyQuota"]["remaining"], 3);
 
-    let other = sign_up(&server, "other@example.com", PASSWORD).await;
-    let writer_id = server
-        .gql_as(Some(&token), "{ me { id } }", json!({}))
-        .await["data"]["me"]["id"]
-        .clone();
-    let peek = server
-        .gql_as(
-            Some(&other),
+    let other = server.sign_up("other@example.com").await;
+    let writer_id = writer.id().await;
+    let peek = other
+        .gql(
             "query($id: ID!) { user(id: $id) { stories { edges { node { id } } } } }",
             json!({ "id": writer_id }),
         )
@@ -104,11 +92,9 @@ async fn the_template_story_tells_the_diary_and_rewrites_its_period() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn periods_are_checked() {
     let server = TestServer::start().await;
-    let token = sign_up(&server, "periods@example.com", PASSWORD).await;
+    let token = server.sign_up("periods@example.com").await;
     for period in ["2026-W47", "2026-Q4", "2026", "2026-11-22"] {
-        let body = server
-            .gql_as(Some(&token), GENERATE, json!({ "p": period }))
-            .await;
+        let body = token.gql(GENERATE, json!({ "p": period })).await;
         assert_eq!(body["data"]["generateStory"]["period"], period, "{body}");
     }
     for period in [
@@ -119,9 +105,7 @@ async fn periods_are_checked() {
         "2026-02-30",
         "3000-01",
     ] {
-        let body = server
-            .gql_as(Some(&token), GENERATE, json!({ "p": period }))
-            .await;
+        let body = token.gql(GENERATE, json!({ "p": period })).await;
         assert_eq!(
             error_code(&body),
             Some("BAD_USER_INPUT"),
@@ -129,7 +113,7 @@ async fn periods_are_checked() {
         );
         assert_eq!(body["errors"][0]["extensions"]["field"], "period");
     }
-    let quota = server.gql_as(Some(&token), QUOTA, json!({})).await;
+    let quota = token.gql(QUOTA, json!({})).await;
     assert_eq!(
         quota["data"]["storyQuota"]["used"], 4,
         "refused periods cost nothing"
@@ -147,11 +131,11 @@ async fn the_daily_limit_is_exact_across_two_instances() {
         TestServer::start_with(db.clone(), |config| config.stories.story_daily_limit = 5).await;
     let second =
         TestServer::start_with(db.clone(), |config| config.stories.story_daily_limit = 5).await;
-    let token = sign_up(&first, "eager@example.com", PASSWORD).await;
+    let eager = first.sign_up("eager@example.com").await;
     let period = this_month();
     let attempts = futures_util::future::join_all((0..50).map(|i| {
         let server = if i % 2 == 0 { &first } else { &second };
-        server.gql_as(Some(&token), GENERATE, json!({ "p": period }))
+        server.gql_as(Some(&eager.token), GENERATE, json!({ "p": period }))
     }))
     .await;
     let succeeded = attempts
@@ -185,7 +169,7 @@ async fn the_daily_limit_is_exact_across_two_instances() {
         .unwrap()
         .get(0);
     assert_eq!(count, 5);
-    let quota = second.gql_as(Some(&token), QUOTA, json!({})).await;
+    let quota = second.gql_as(Some(&eager.token), QUOTA, json!({})).await;
     assert_eq!(quota["data"]["storyQuota"]["remaining"], 0);
     assert_eq!(quota["data"]["storyQuota"]["used"], 5);
 
@@ -198,9 +182,7 @@ async fn the_daily_limit_is_exact_across_two_instances() {
         )
         .await
         .unwrap();
-    let tomorrow = first
-        .gql_as(Some(&token), GENERATE, json!({ "p": period }))
-        .await;
+    let tomorrow = eager.gql(GENERATE, json!({ "p": period })).await;
     assert!(
         tomorrow["data"]["generateStory"]["id"].is_string(),
         "{tomorrow}"
@@ -290,10 +272,8 @@ async fn the_openai_generator_speaks_chat_completions_and_only_a_few_failures_ar
         }
     };
     let good = server_for("good", "test-key").await;
-    let token = sign_up(&good, "ai@example.com", PASSWORD).await;
-    let story = good
-        .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
-        .await;
+    let ai = good.sign_up("ai@example.com").await;
+    let story = ai.gql(GENERATE, json!({ "p": this_month() })).await;
     let content = story["data"]["generateStory"]["content"]
         .as_str()
         .unwrap_or_else(|| panic!("{story}"));
@@ -314,7 +294,7 @@ async fn the_openai_generator_speaks_chat_completions_and_only_a_few_failures_ar
     {
         let server = server_for(model, key).await;
         let body = server
-            .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
+            .gql_as(Some(&ai.token), GENERATE, json!({ "p": this_month() }))
             .await;
         assert_eq!(
             error_code(&body),
@@ -330,7 +310,7 @@ async fn the_openai_generator_speaks_chat_completions_and_only_a_few_failures_ar
             !refunded,
             "{model}: {message}"
         );
-        let quota = server.gql_as(Some(&token), QUOTA, json!({})).await;
+        let quota = server.gql_as(Some(&ai.token), QUOTA, json!({})).await;
         assert_eq!(
             quota["data"]["storyQuota"]["used"],
             if refunded { 1 } else { 2 },
@@ -351,10 +331,8 @@ async fn max_tokens_reaches_the_generator() {
         config.stories.openai_max_tokens = 321;
     })
     .await;
-    let token = sign_up(&server, "tokens@example.com", PASSWORD).await;
-    let story = server
-        .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
-        .await;
+    let token = server.sign_up("tokens@example.com").await;
+    let story = token.gql(GENERATE, json!({ "p": this_month() })).await;
     assert_eq!(
         story["data"]["generateStory"]["content"], "max_tokens=321",
         "{story}"
@@ -397,10 +375,8 @@ async fn a_limit_of_zero_turns_stories_off() {
         config.stories.story_daily_limit = 0
     })
     .await;
-    let token = sign_up(&server, "none@example.com", PASSWORD).await;
-    let body = server
-        .gql_as(Some(&token), GENERATE, json!({ "p": this_month() }))
-        .await;
+    let none = server.sign_up("none@example.com").await;
+    let body = none.gql(GENERATE, json!({ "p": this_month() })).await;
     assert_eq!(error_code(&body), Some("RATE_LIMITED"), "{body}");
     assert_eq!(body["errors"][0]["extensions"]["limit"], 0);
 }

@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use serde_json::{Value, json};
 
-use crate::harness::server::{error_code, sign_up};
+use crate::harness::server::error_code;
 use crate::harness::{TestDb, TestServer};
 
-const PASSWORD: &str = "correct horse battery";
 const CREATE_POST: &str = "mutation($t: String!) { createPost(input: { title: $t, content: \"x\", status: PUBLISHED }) { id } }";
 const CREATE_REPLY: &str =
     "mutation($id: ID!) { createReply(postId: $id, content: \"Nice\") { id } }";
@@ -38,14 +37,14 @@ async fn the_write_past_each_hourly_limit_is_rate_limited_across_instances() {
     let db = Arc::new(TestDb::new().await);
     let first = TestServer::start_with(db.clone(), write_limits_of_two).await;
     let second = TestServer::start_with(db.clone(), write_limits_of_two).await;
-    let writer = sign_up(&first, "writer@example.com", PASSWORD).await;
+    let writer = first.sign_up("writer@example.com").await;
 
     // Posts: one on each instance, the third refused on either.
     let mut post_ids = Vec::new();
     for (n, server) in [&first, &second].into_iter().enumerate() {
         let body = server
             .gql_as(
-                Some(&writer),
+                Some(&writer.token),
                 CREATE_POST,
                 json!({ "t": format!("Post {n}") }),
             )
@@ -57,8 +56,8 @@ async fn the_write_past_each_hourly_limit_is_rate_limited_across_instances() {
                 .to_string(),
         );
     }
-    let third = first
-        .gql_as(Some(&writer), CREATE_POST, json!({ "t": "One too many" }))
+    let third = writer
+        .gql(CREATE_POST, json!({ "t": "One too many" }))
         .await;
     assert_limited(&third, "the third post");
     let message = third["errors"][0]["message"].as_str().unwrap_or_default();
@@ -75,24 +74,21 @@ async fn the_write_past_each_hourly_limit_is_rate_limited_across_instances() {
 
     // Goals.
     for n in 0..2 {
-        let body = second.gql_as(Some(&writer), CREATE_GOAL, json!({})).await;
+        let body = second
+            .gql_as(Some(&writer.token), CREATE_GOAL, json!({}))
+            .await;
         assert!(
             body["data"]["createGoal"]["id"].is_string(),
             "goal {n}: {body}"
         );
     }
-    assert_limited(
-        &first.gql_as(Some(&writer), CREATE_GOAL, json!({})).await,
-        "the third goal",
-    );
+    assert_limited(&writer.gql(CREATE_GOAL, json!({})).await, "the third goal");
 
     // Replies and likes, by another user (limits are per user).
-    let reader = sign_up(&first, "reader@example.com", PASSWORD).await;
+    let reader = first.sign_up("reader@example.com").await;
     let post = json!({ "id": post_ids[0] });
     for n in 0..2 {
-        let body = first
-            .gql_as(Some(&reader), CREATE_REPLY, post.clone())
-            .await;
+        let body = reader.gql(CREATE_REPLY, post.clone()).await;
         assert!(
             body["data"]["createReply"]["id"].is_string(),
             "reply {n}: {body}"
@@ -100,21 +96,23 @@ async fn the_write_past_each_hourly_limit_is_rate_limited_across_instances() {
     }
     assert_limited(
         &second
-            .gql_as(Some(&reader), CREATE_REPLY, post.clone())
+            .gql_as(Some(&reader.token), CREATE_REPLY, post.clone())
             .await,
         "the third reply",
     );
     // A like and an unlike are two writes.
-    let liked = first.gql_as(Some(&reader), LIKE, post.clone()).await;
+    let liked = reader.gql(LIKE, post.clone()).await;
     assert_eq!(liked["data"]["likePost"]["likeCount"], 1, "{liked}");
-    let unliked = second.gql_as(Some(&reader), UNLIKE, post.clone()).await;
+    let unliked = second
+        .gql_as(Some(&reader.token), UNLIKE, post.clone())
+        .await;
     assert_eq!(unliked["data"]["unlikePost"]["likeCount"], 0, "{unliked}");
     assert_limited(
-        &first.gql_as(Some(&reader), LIKE, post.clone()).await,
+        &reader.gql(LIKE, post.clone()).await,
         "the third like or unlike",
     );
 
     // The reader's limits did not touch the writer's remaining writes.
-    let body = first.gql_as(Some(&writer), LIKE, post).await;
+    let body = writer.gql(LIKE, post).await;
     assert_eq!(body["data"]["likePost"]["likeCount"], 1, "{body}");
 }

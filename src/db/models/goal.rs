@@ -57,82 +57,6 @@ pub struct GoalFilter {
 }
 
 impl Goal {
-    /// A live goal by id, locked for update when `for_update`.
-    pub async fn find(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-        for_update: bool,
-    ) -> QueryResult<Option<Goal>> {
-        let query = goals::table
-            .find(id)
-            .filter(goals::deleted_at.is_null())
-            .select(Goal::as_select());
-        if for_update {
-            query.for_update().first(conn).await.optional()
-        } else {
-            query.first(conn).await.optional()
-        }
-    }
-
-    /// Inserts a goal.
-    pub async fn insert(conn: &mut AsyncPgConnection, goal: &NewGoal) -> QueryResult<Goal> {
-        diesel::insert_into(goals::table)
-            .values(goal)
-            .returning(Goal::as_returning())
-            .get_result(conn)
-            .await
-    }
-
-    /// Applies changes.
-    pub async fn update(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-        changes: &GoalChanges,
-    ) -> QueryResult<Goal> {
-        diesel::update(goals::table.find(id))
-            .set(changes)
-            .returning(Goal::as_returning())
-            .get_result(conn)
-            .await
-    }
-
-    /// Soft-deletes a goal.
-    pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-        diesel::update(goals::table.find(id))
-            .set(goals::deleted_at.eq(diesel::dsl::now))
-            .execute(conn)
-            .await
-            .map(drop)
-    }
-
-    /// A page of a user's live goals, nearest deadline first, after the keyset `after`;
-    /// `limit` rows at most.
-    pub async fn page_for_user(
-        conn: &mut AsyncPgConnection,
-        user_id: Uuid,
-        filter: GoalFilter,
-        after: Option<Keyset>,
-        limit: i64,
-    ) -> QueryResult<Vec<Goal>> {
-        let mut query = goals::table
-            .filter(goals::user_id.eq(user_id))
-            .filter(goals::deleted_at.is_null())
-            .select(Goal::as_select())
-            .order((goals::deadline.asc(), goals::id.asc()))
-            .limit(limit)
-            .into_boxed();
-        if let Some(status) = filter.status {
-            query = query.filter(goals::status.eq(status));
-        }
-        if let Some(period) = filter.period {
-            query = query.filter(goals::period.eq(period));
-        }
-        if let Some(after) = after {
-            query = query.filter(after.condition("goals.deadline, goals.id", Direction::Newer));
-        }
-        query.load(conn).await
-    }
-
     /// The keyset of this goal in its list.
     pub fn keyset(&self) -> Keyset {
         Keyset {
@@ -140,4 +64,80 @@ impl Goal {
             id: self.id,
         }
     }
+}
+
+/// A live goal by id, locked for update when `for_update`.
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    for_update: bool,
+) -> QueryResult<Option<Goal>> {
+    let query = goals::table
+        .find(id)
+        .filter(goals::deleted_at.is_null())
+        .select(Goal::as_select());
+    if for_update {
+        query.for_update().first(conn).await.optional()
+    } else {
+        query.first(conn).await.optional()
+    }
+}
+
+/// Inserts a goal.
+pub async fn insert(conn: &mut AsyncPgConnection, goal: &NewGoal) -> QueryResult<Goal> {
+    diesel::insert_into(goals::table)
+        .values(goal)
+        .returning(Goal::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Applies changes.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &GoalChanges,
+) -> QueryResult<Goal> {
+    diesel::update(goals::table.find(id))
+        .set(changes)
+        .returning(Goal::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Soft-deletes a goal.
+pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(goals::table.find(id))
+        .set(goals::deleted_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A page of a user's live goals, nearest deadline first, after the keyset `after`;
+/// `limit` rows at most.
+pub async fn page_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    filter: GoalFilter,
+    after: Option<Keyset>,
+    limit: i64,
+) -> QueryResult<Vec<Goal>> {
+    let mut query = goals::table
+        .filter(goals::user_id.eq(user_id))
+        .filter(goals::deleted_at.is_null())
+        .select(Goal::as_select())
+        .order((goals::deadline.asc(), goals::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(status) = filter.status {
+        query = query.filter(goals::status.eq(status));
+    }
+    if let Some(period) = filter.period {
+        query = query.filter(goals::period.eq(period));
+    }
+    if let Some(after) = after {
+        query = query.filter(after.condition("goals.deadline, goals.id", Direction::Newer));
+    }
+    query.load(conn).await
 }

@@ -18,39 +18,37 @@ pub struct OAuthState {
     pub expires_at: DateTime<Utc>,
 }
 
-impl OAuthState {
-    /// Stores a pending sign-in.
-    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<()> {
-        diesel::insert_into(oauth_states::table)
-            .values(self)
-            .execute(conn)
-            .await
-            .map(drop)
-    }
-
-    /// Takes the unexpired pending sign-in of `provider` with this state, in
-    /// one statement: a replayed state finds nothing.
-    pub async fn consume(
-        conn: &mut AsyncPgConnection,
-        state_sha256: &[u8],
-        provider: &str,
-    ) -> QueryResult<Option<OAuthState>> {
-        diesel::delete(
-            oauth_states::table
-                .filter(oauth_states::state_sha256.eq(state_sha256))
-                .filter(oauth_states::provider.eq(provider))
-                .filter(oauth_states::expires_at.gt(diesel::dsl::now)),
-        )
-        .returning(OAuthState::as_returning())
-        .get_result(conn)
+/// Stores a pending sign-in.
+pub async fn insert(conn: &mut AsyncPgConnection, state: &OAuthState) -> QueryResult<()> {
+    diesel::insert_into(oauth_states::table)
+        .values(state)
+        .execute(conn)
         .await
-        .optional()
-    }
+        .map(drop)
+}
 
-    /// Removes expired pending sign-ins; returns how many.
-    pub async fn delete_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
-        diesel::delete(oauth_states::table.filter(oauth_states::expires_at.le(diesel::dsl::now)))
-            .execute(conn)
-            .await
-    }
+/// Takes the unexpired pending sign-in of `provider` with this state, in
+/// one statement: a replayed state finds nothing.
+pub async fn consume(
+    conn: &mut AsyncPgConnection,
+    state_sha256: &[u8],
+    provider: &str,
+) -> QueryResult<Option<OAuthState>> {
+    diesel::delete(
+        oauth_states::table
+            .filter(oauth_states::state_sha256.eq(state_sha256))
+            .filter(oauth_states::provider.eq(provider))
+            .filter(oauth_states::expires_at.gt(diesel::dsl::now)),
+    )
+    .returning(OAuthState::as_returning())
+    .get_result(conn)
+    .await
+    .optional()
+}
+
+/// Removes expired pending sign-ins; returns how many.
+pub async fn delete_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> {
+    diesel::delete(oauth_states::table.filter(oauth_states::expires_at.le(diesel::dsl::now)))
+        .execute(conn)
+        .await
 }

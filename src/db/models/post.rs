@@ -56,117 +56,6 @@ pub struct PostChanges {
 }
 
 impl Post {
-    /// A live post by id.
-    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Post>> {
-        posts::table
-            .find(id)
-            .filter(posts::deleted_at.is_null())
-            .select(Post::as_select())
-            .first(conn)
-            .await
-            .optional()
-    }
-
-    /// Live posts by id, in no particular order (for DataLoaders).
-    pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Post>> {
-        posts::table
-            .filter(posts::id.eq_any(ids))
-            .filter(posts::deleted_at.is_null())
-            .select(Post::as_select())
-            .load(conn)
-            .await
-    }
-
-    /// Inserts a post.
-    pub async fn insert(conn: &mut AsyncPgConnection, post: &NewPost) -> QueryResult<Post> {
-        diesel::insert_into(posts::table)
-            .values(post)
-            .returning(Post::as_returning())
-            .get_result(conn)
-            .await
-    }
-
-    /// Applies changes.
-    pub async fn update(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-        changes: &PostChanges,
-    ) -> QueryResult<Post> {
-        diesel::update(posts::table.find(id))
-            .set(changes)
-            .returning(Post::as_returning())
-            .get_result(conn)
-            .await
-    }
-
-    /// Soft-deletes a post.
-    pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-        diesel::update(posts::table.find(id))
-            .set(posts::deleted_at.eq(diesel::dsl::now))
-            .execute(conn)
-            .await
-            .map(drop)
-    }
-
-    /// A page of live posts, newest first, after `after`.
-    pub async fn page(
-        conn: &mut AsyncPgConnection,
-        scope: PostScope,
-        after: Option<Keyset>,
-        limit: i64,
-    ) -> QueryResult<Vec<Post>> {
-        let mut query = posts::table
-            .filter(posts::deleted_at.is_null())
-            .select(Post::as_select())
-            .order((posts::created_at.desc(), posts::id.desc()))
-            .limit(limit)
-            .into_boxed();
-        query = match scope {
-            PostScope::Feed => query.filter(posts::status.eq(PostStatus::Published)),
-            PostScope::Author {
-                author_id,
-                with_drafts: true,
-            } => query.filter(posts::author_id.eq(author_id)),
-            PostScope::Author {
-                author_id,
-                with_drafts: false,
-            } => query
-                .filter(posts::author_id.eq(author_id))
-                .filter(posts::status.eq(PostStatus::Published)),
-        };
-        if let Some(after) = after {
-            query = query.filter(after.condition("posts.created_at, posts.id", Direction::Older));
-        }
-        query.load(conn).await
-    }
-
-    /// The newest `limit` live posts of each author, in one statement (a
-    /// LATERAL join per author); drafts only for `drafts_of`.
-    pub async fn first_for_authors(
-        conn: &mut AsyncPgConnection,
-        author_ids: &[Uuid],
-        drafts_of: Option<Uuid>,
-        limit: i64,
-    ) -> QueryResult<Vec<Post>> {
-        diesel::sql_query(
-            "SELECT p.id, p.author_id, p.title, p.content, p.status, p.like_count, p.reply_count, p.created_at, p.updated_at
-             FROM unnest($1) AS a(id)
-             CROSS JOIN LATERAL (
-                 SELECT * FROM posts
-                 WHERE author_id = a.id AND deleted_at IS NULL
-                   AND (status = 'PUBLISHED' OR ($2 AND author_id = $3))
-                 ORDER BY created_at DESC, id DESC
-                 LIMIT $4
-             ) p",
-        )
-        .bind::<Array<SqlUuid>, _>(author_ids)
-        .bind::<Bool, _>(drafts_of.is_some())
-        .bind::<Nullable<SqlUuid>, _>(drafts_of)
-        .bind::<BigInt, _>(limit)
-        .load(conn)
-        .await
-    }
-
     /// The keyset of this post in newest-first lists.
     pub fn keyset(&self) -> Keyset {
         Keyset {
@@ -174,4 +63,115 @@ impl Post {
             id: self.id,
         }
     }
+}
+
+/// A live post by id.
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Post>> {
+    posts::table
+        .find(id)
+        .filter(posts::deleted_at.is_null())
+        .select(Post::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Live posts by id, in no particular order (for DataLoaders).
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<Post>> {
+    posts::table
+        .filter(posts::id.eq_any(ids))
+        .filter(posts::deleted_at.is_null())
+        .select(Post::as_select())
+        .load(conn)
+        .await
+}
+
+/// Inserts a post.
+pub async fn insert(conn: &mut AsyncPgConnection, post: &NewPost) -> QueryResult<Post> {
+    diesel::insert_into(posts::table)
+        .values(post)
+        .returning(Post::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Applies changes.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &PostChanges,
+) -> QueryResult<Post> {
+    diesel::update(posts::table.find(id))
+        .set(changes)
+        .returning(Post::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Soft-deletes a post.
+pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    diesel::update(posts::table.find(id))
+        .set(posts::deleted_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// A page of live posts, newest first, after `after`.
+pub async fn page(
+    conn: &mut AsyncPgConnection,
+    scope: PostScope,
+    after: Option<Keyset>,
+    limit: i64,
+) -> QueryResult<Vec<Post>> {
+    let mut query = posts::table
+        .filter(posts::deleted_at.is_null())
+        .select(Post::as_select())
+        .order((posts::created_at.desc(), posts::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    query = match scope {
+        PostScope::Feed => query.filter(posts::status.eq(PostStatus::Published)),
+        PostScope::Author {
+            author_id,
+            with_drafts: true,
+        } => query.filter(posts::author_id.eq(author_id)),
+        PostScope::Author {
+            author_id,
+            with_drafts: false,
+        } => query
+            .filter(posts::author_id.eq(author_id))
+            .filter(posts::status.eq(PostStatus::Published)),
+    };
+    if let Some(after) = after {
+        query = query.filter(after.condition("posts.created_at, posts.id", Direction::Older));
+    }
+    query.load(conn).await
+}
+
+/// The newest `limit` live posts of each author, in one statement (a
+/// LATERAL join per author); drafts only for `drafts_of`.
+pub async fn first_for_authors(
+    conn: &mut AsyncPgConnection,
+    author_ids: &[Uuid],
+    drafts_of: Option<Uuid>,
+    limit: i64,
+) -> QueryResult<Vec<Post>> {
+    diesel::sql_query(
+        "SELECT p.id, p.author_id, p.title, p.content, p.status, p.like_count, p.reply_count, p.created_at, p.updated_at
+         FROM unnest($1) AS a(id)
+         CROSS JOIN LATERAL (
+             SELECT * FROM posts
+             WHERE author_id = a.id AND deleted_at IS NULL
+               AND (status = 'PUBLISHED' OR ($2 AND author_id = $3))
+             ORDER BY created_at DESC, id DESC
+             LIMIT $4
+         ) p",
+    )
+    .bind::<Array<SqlUuid>, _>(author_ids)
+    .bind::<Bool, _>(drafts_of.is_some())
+    .bind::<Nullable<SqlUuid>, _>(drafts_of)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await
 }

@@ -24,48 +24,6 @@ pub struct Story {
 }
 
 impl Story {
-    /// Writes the user's story for `period`, replacing an older one.
-    pub async fn upsert(
-        conn: &mut AsyncPgConnection,
-        user_id: Uuid,
-        period: &str,
-        content: &str,
-    ) -> QueryResult<Story> {
-        diesel::insert_into(stories::table)
-            .values((
-                stories::id.eq(Uuid::now_v7()),
-                stories::user_id.eq(user_id),
-                stories::period.eq(period),
-                stories::content.eq(content),
-            ))
-            .on_conflict((stories::user_id, stories::period))
-            .do_update()
-            .set(stories::content.eq(content))
-            .returning(Story::as_returning())
-            .get_result(conn)
-            .await
-    }
-
-    /// A page of a user's stories, newest first.
-    pub async fn page_for_user(
-        conn: &mut AsyncPgConnection,
-        user_id: Uuid,
-        after: Option<Keyset>,
-        limit: i64,
-    ) -> QueryResult<Vec<Story>> {
-        let mut query = stories::table
-            .filter(stories::user_id.eq(user_id))
-            .select(Story::as_select())
-            .order((stories::created_at.desc(), stories::id.desc()))
-            .limit(limit)
-            .into_boxed();
-        if let Some(after) = after {
-            query =
-                query.filter(after.condition("stories.created_at, stories.id", Direction::Older));
-        }
-        query.load(conn).await
-    }
-
     /// The keyset of this story in newest-first lists.
     pub fn keyset(&self) -> Keyset {
         Keyset {
@@ -73,6 +31,47 @@ impl Story {
             id: self.id,
         }
     }
+}
+
+/// Writes the user's story for `period`, replacing an older one.
+pub async fn upsert(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    period: &str,
+    content: &str,
+) -> QueryResult<Story> {
+    diesel::insert_into(stories::table)
+        .values((
+            stories::id.eq(Uuid::now_v7()),
+            stories::user_id.eq(user_id),
+            stories::period.eq(period),
+            stories::content.eq(content),
+        ))
+        .on_conflict((stories::user_id, stories::period))
+        .do_update()
+        .set(stories::content.eq(content))
+        .returning(Story::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// A page of a user's stories, newest first.
+pub async fn page_for_user(
+    conn: &mut AsyncPgConnection,
+    user_id: Uuid,
+    after: Option<Keyset>,
+    limit: i64,
+) -> QueryResult<Vec<Story>> {
+    let mut query = stories::table
+        .filter(stories::user_id.eq(user_id))
+        .select(Story::as_select())
+        .order((stories::created_at.desc(), stories::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(after.condition("stories.created_at, stories.id", Direction::Older));
+    }
+    query.load(conn).await
 }
 
 /// A user's generation count, as the quota sees it.

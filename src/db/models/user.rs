@@ -47,36 +47,32 @@ pub struct NewUser<'a> {
     pub image: Option<&'a str>,
 }
 
-impl User {
-    /// The user with this id, if any.
-    pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
-        users::table
-            .find(id)
-            .select(User::as_select())
-            .first(conn)
-            .await
-            .optional()
-    }
-
-    /// The users with these ids, in no particular order (for DataLoaders).
-    pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<User>> {
-        users::table
-            .filter(users::id.eq_any(ids))
-            .select(User::as_select())
-            .load(conn)
-            .await
-    }
+/// The user with this id, if any.
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
 }
 
-impl NewUser<'_> {
-    /// Inserts the user and returns the stored row.
-    pub async fn insert(&self, conn: &mut AsyncPgConnection) -> QueryResult<User> {
-        diesel::insert_into(users::table)
-            .values(self)
-            .returning(User::as_returning())
-            .get_result(conn)
-            .await
-    }
+/// The users with these ids, in no particular order (for DataLoaders).
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<Vec<User>> {
+    users::table
+        .filter(users::id.eq_any(ids))
+        .select(User::as_select())
+        .load(conn)
+        .await
+}
+
+/// Inserts the user and returns the stored row.
+pub async fn insert(conn: &mut AsyncPgConnection, user: &NewUser<'_>) -> QueryResult<User> {
+    diesel::insert_into(users::table)
+        .values(user)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
 }
 
 /// Changes to a profile: `None` leaves a column alone; `Some(None)` clears it.
@@ -95,130 +91,119 @@ pub struct ProfileChanges {
     pub current_goals: Option<Vec<String>>,
 }
 
-impl User {
-    /// The user with this (normalized) email, if any.
-    pub async fn find_by_email(
-        conn: &mut AsyncPgConnection,
-        email: &str,
-    ) -> QueryResult<Option<User>> {
-        users::table
-            .filter(users::email.eq(email))
-            .select(User::as_select())
-            .first(conn)
-            .await
-            .optional()
-    }
+/// The user with this (normalized) email, if any.
+pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
+    users::table
+        .filter(users::email.eq(email))
+        .select(User::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
 
-    /// Replaces the password hash.
-    pub async fn set_password(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-        password_hash: &str,
-    ) -> QueryResult<()> {
-        diesel::update(users::table.find(id))
-            .set(users::password_hash.eq(password_hash))
-            .execute(conn)
-            .await
-            .map(drop)
-    }
-
-    /// Replaces the password hash only while it is still `expected` (the one
-    /// just verified); false when it changed meanwhile and was left alone.
-    pub async fn replace_password_hash(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-        expected: &str,
-        password_hash: &str,
-    ) -> QueryResult<bool> {
-        diesel::update(
-            users::table
-                .find(id)
-                .filter(users::password_hash.eq(expected)),
-        )
+/// Replaces the password hash.
+pub async fn set_password(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    password_hash: &str,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
         .set(users::password_hash.eq(password_hash))
         .execute(conn)
         .await
-        .map(|n| n > 0)
-    }
+        .map(drop)
+}
 
-    /// Marks the user with this email verified (keeping the first verification time).
-    pub async fn mark_verified(
-        conn: &mut AsyncPgConnection,
-        email: &str,
-    ) -> QueryResult<Option<User>> {
-        diesel::update(users::table.filter(users::email.eq(email)))
-            .set((
-                users::verified.eq(true),
-                users::email_verified.eq(diesel::dsl::sql::<
-                    diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-                >("coalesce(email_verified, now())")),
-            ))
-            .returning(User::as_returning())
-            .get_result(conn)
-            .await
-            .optional()
-    }
-
-    /// Applies profile changes and returns the updated user.
-    pub async fn update_profile(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-        changes: &ProfileChanges,
-    ) -> QueryResult<User> {
-        diesel::update(users::table.find(id))
-            .set(changes)
-            .returning(User::as_returning())
-            .get_result(conn)
-            .await
-    }
-
-    /// Erases the user; everything it owns goes with it (ON DELETE CASCADE).
-    pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
-        diesel::delete(users::table.find(id))
-            .execute(conn)
-            .await
-            .map(|n| n > 0)
-    }
-
-    /// Moves the achievement score by `delta`.
-    pub async fn add_achievement_points(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-        delta: i32,
-    ) -> QueryResult<()> {
-        diesel::update(users::table.find(id))
-            .set(users::achievement_score.eq(users::achievement_score + delta))
-            .execute(conn)
-            .await
-            .map(drop)
-    }
-
-    /// The user with this id, locked until the transaction ends.
-    pub async fn find_for_update(
-        conn: &mut AsyncPgConnection,
-        id: Uuid,
-    ) -> QueryResult<Option<User>> {
+/// Replaces the password hash only while it is still `expected` (the one
+/// just verified); false when it changed meanwhile and was left alone.
+pub async fn replace_password_hash(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    expected: &str,
+    password_hash: &str,
+) -> QueryResult<bool> {
+    diesel::update(
         users::table
             .find(id)
-            .select(User::as_select())
-            .for_update()
-            .first(conn)
-            .await
-            .optional()
-    }
+            .filter(users::password_hash.eq(expected)),
+    )
+    .set(users::password_hash.eq(password_hash))
+    .execute(conn)
+    .await
+    .map(|n| n > 0)
+}
 
-    /// Removes every way into the account (password, sessions, linked
-    /// identities): for an account whose email someone else just proved.
-    pub async fn clear_credentials(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-        use crate::db::schema::sessions;
-        diesel::update(users::table.find(id))
-            .set(users::password_hash.eq(None::<String>))
-            .execute(conn)
-            .await?;
-        diesel::delete(sessions::table.filter(sessions::user_id.eq(id)))
-            .execute(conn)
-            .await?;
-        crate::db::models::oauth_account::OAuthAccount::delete_all_for_user(conn, id).await?;
-        Ok(())
-    }
+/// Marks the user with this email verified (keeping the first verification time).
+pub async fn mark_verified(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
+    diesel::update(users::table.filter(users::email.eq(email)))
+        .set((
+            users::verified.eq(true),
+            users::email_verified.eq(diesel::dsl::sql::<
+                diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+            >("coalesce(email_verified, now())")),
+        ))
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+        .optional()
+}
+
+/// Applies profile changes and returns the updated user.
+pub async fn update_profile(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &ProfileChanges,
+) -> QueryResult<User> {
+    diesel::update(users::table.find(id))
+        .set(changes)
+        .returning(User::as_returning())
+        .get_result(conn)
+        .await
+}
+
+/// Erases the user; everything it owns goes with it (ON DELETE CASCADE).
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    diesel::delete(users::table.find(id))
+        .execute(conn)
+        .await
+        .map(|n| n > 0)
+}
+
+/// Moves the achievement score by `delta`.
+pub async fn add_achievement_points(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    delta: i32,
+) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::achievement_score.eq(users::achievement_score + delta))
+        .execute(conn)
+        .await
+        .map(drop)
+}
+
+/// The user with this id, locked until the transaction ends.
+pub async fn find_for_update(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<User>> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()
+}
+
+/// Removes every way into the account (password, sessions, linked
+/// identities): for an account whose email someone else just proved.
+pub async fn clear_credentials(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
+    use crate::db::schema::sessions;
+    diesel::update(users::table.find(id))
+        .set(users::password_hash.eq(None::<String>))
+        .execute(conn)
+        .await?;
+    diesel::delete(sessions::table.filter(sessions::user_id.eq(id)))
+        .execute(conn)
+        .await?;
+    crate::db::models::oauth_account::delete_all_for_user(conn, id).await?;
+    Ok(())
 }

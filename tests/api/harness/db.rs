@@ -11,14 +11,23 @@ use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
+/// Templates of other migration sets left for other checkouts.
+const KEPT_TEMPLATES: i64 = 3;
+
 /// Serialises template creation across concurrently running test binaries.
 const TEMPLATE_LOCK_KEY: i64 = 0x6764_7465_7374; // "gdtest"
 
-/// The maintenance database tests connect to; `TEST_DATABASE_URL` overrides it.
+/// The connection string of the maintenance database tests connect to;
+/// `TEST_DATABASE_URL` overrides it.
+fn admin_connection_string() -> String {
+    std::env::var("TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// The maintenance database tests connect to.
 pub fn admin_url() -> DatabaseUrl {
-    let raw = std::env::var("TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string());
-    DatabaseUrl::parse(&raw).expect("TEST_DATABASE_URL is a valid PostgreSQL URL")
+    DatabaseUrl::parse(&admin_connection_string())
+        .expect("TEST_DATABASE_URL is a valid PostgreSQL URL")
 }
 
 /// A database that exists for one test and is dropped with this value.
@@ -69,6 +78,20 @@ impl TestDb {
         Self {
             url: admin_url().with_database(&name),
             name,
+        }
+    }
+
+    /// This database's connection string (`TEST_DATABASE_URL` with its name),
+    /// for the binary started as a process.
+    pub fn connection_string(&self) -> String {
+        let raw = admin_connection_string();
+        match url::Url::parse(&raw) {
+            Ok(mut url) => {
+                url.set_path(&self.name);
+                url.to_string()
+            }
+            // The key=value form: a later keyword wins.
+            Err(_) => format!("{raw} dbname={}", self.name),
         }
     }
 
@@ -145,11 +168,14 @@ async fn create_template() -> String {
         .expect("look for the template")
         .is_some();
     if !exists {
-        // Templates of older migration sets are no longer needed.
+        // Templates of older migration sets are no longer needed, but another
+        // checkout on the same PostgreSQL (a parallel worktree) may still be
+        // cloning from one: keep the newest few, drop the rest.
         let stale = admin
             .query(
-                "SELECT datname FROM pg_database WHERE datname LIKE 'gd\\_template\\_%'",
-                &[],
+                "SELECT datname FROM pg_database WHERE datname LIKE 'gd\\_template\\_%' \
+                 ORDER BY oid DESC OFFSET $1",
+                &[&KEPT_TEMPLATES],
             )
             .await
             .expect("list old templates");

@@ -1,11 +1,11 @@
 //! Rows inserted straight into the database, for tests that need data to exist.
 
 use diesel_async::AsyncPgConnection;
-use growth_diary::db::models::user::{NewUser, User};
+use growth_diary::db::models::user::{self as users, NewUser, User};
 
 /// Inserts a user with this email (and no password).
 pub async fn user(conn: &mut AsyncPgConnection, email: &str) -> User {
-    NewUser {
+    let new_user = NewUser {
         id: uuid::Uuid::now_v7(),
         email,
         name: Some("Test User"),
@@ -13,10 +13,8 @@ pub async fn user(conn: &mut AsyncPgConnection, email: &str) -> User {
         verified: false,
         email_verified: None,
         image: None,
-    }
-    .insert(conn)
-    .await
-    .expect("insert a user")
+    };
+    users::insert(conn, &new_user).await.expect("insert a user")
 }
 
 /// Inserts `count` users, each with one published post carrying `replies`

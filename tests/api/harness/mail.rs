@@ -1,11 +1,16 @@
 //! A real SMTP server for tests: maildev (pinned in `.ci/tools/package.json`,
-//! installed by `.ci/install-tools`), started per test on free ports and read
-//! through its JSON API.
+//! installed by `.ci/install-tools`), started per test through
+//! `.ci/tools/mail-server.mjs`, which binds its own ports and reports them, and
+//! read through its JSON API.
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
+
+/// How long maildev may take to listen (node starts slowly on a loaded machine).
+const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A running maildev.
 pub struct MailServer {
@@ -14,30 +19,21 @@ pub struct MailServer {
     child: Option<Child>,
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn maildev_bin() -> std::path::PathBuf {
-    let bin = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join(".ci/tools/node_modules/.bin/maildev");
+fn tools_dir() -> std::path::PathBuf {
+    let tools = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/tools");
     assert!(
-        bin.exists(),
+        tools.join("node_modules/maildev").exists(),
         "maildev is missing: run .ci/install-tools (the README's test command does)"
     );
-    bin
+    tools
 }
 
 impl MailServer {
-    /// Starts maildev and waits until it answers.
+    /// Starts maildev on ports of its choosing and waits until it listens.
     pub async fn start() -> Self {
         let mut server = Self {
-            smtp_port: free_port(),
-            web_port: free_port(),
+            smtp_port: 0,
+            web_port: 0,
             child: None,
         };
         server.up().await;
@@ -57,33 +53,37 @@ impl MailServer {
         }
     }
 
-    /// Starts it again on the same ports.
+    /// Starts it (again, on the same ports after an outage).
     pub async fn up(&mut self) {
-        let child = Command::new(maildev_bin())
-            .args([
-                "--ip",
-                "127.0.0.1",
-                "--smtp",
-                &self.smtp_port.to_string(),
-                "--web",
-                &self.web_port.to_string(),
-            ])
-            .arg("--silent")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
+        let mut child = Command::new("node")
+            .current_dir(tools_dir())
+            .arg("mail-server.mjs")
+            .arg(self.smtp_port.to_string())
+            .arg(self.web_port.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
             .spawn()
-            .expect("maildev starts (node must be installed)");
+            .expect("node runs maildev");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let read = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        });
+        let Ok(read) = tokio::time::timeout(START_TIMEOUT, read).await else {
+            let _ = child.kill();
+            panic!("maildev did not listen within {START_TIMEOUT:?}");
+        };
+        let line = read
+            .expect("the reader thread ends")
+            .expect("maildev reports its ports");
+        let ports: Vec<u16> = line
+            .strip_prefix("ready ")
+            .unwrap_or_else(|| panic!("maildev did not start: {line:?}"))
+            .split_whitespace()
+            .map(|port| port.parse().expect("a port number"))
+            .collect();
+        (self.smtp_port, self.web_port) = (ports[0], ports[1]);
         self.child = Some(child);
-        for _ in 0..100 {
-            if self.try_emails().await.is_some() {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!(
-            "maildev did not start on ports {} / {}",
-            self.smtp_port, self.web_port
-        );
     }
 
     async fn try_emails(&self) -> Option<Vec<Value>> {

@@ -5,6 +5,7 @@ pub mod db;
 pub mod factories;
 pub mod mail;
 pub mod oauth;
+pub mod process;
 pub mod server;
 pub mod tools;
 pub mod ws;

@@ -32,14 +32,10 @@ impl OAuthProvider {
             tools.join("node_modules/oauth2-mock-server").exists(),
             "oauth2-mock-server is missing: run .ci/install-tools (the README's test command does)"
         );
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let mut child = Command::new("node")
             .current_dir(&tools)
-            .args(["oauth-provider.mjs", &port.to_string(), &claims.to_string()])
+            // Port 0: the provider binds a free port itself and names it in its issuer.
+            .args(["oauth-provider.mjs", "0", &claims.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

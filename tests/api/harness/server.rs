@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use growth_diary::app;
 use growth_diary::cli::Cli;
 use growth_diary::config::ServeConfig;
@@ -29,10 +29,16 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
 }
 
-/// The server's settings for a test database, everything else at its default.
+/// The server's settings for a test database, everything else at its
+/// default: only the test's own values, never the developer's environment
+/// (an exported `SMTP_URL` or `STORY_DAILY_LIMIT` must not change a test).
 pub fn config_for(db: &TestDb) -> ServeConfig {
-    let mut config = Cli::try_parse_from(["growth-diary"])
-        .expect("defaults parse")
+    let command = Cli::command().mut_args(|arg| arg.env(None::<&'static str>));
+    let matches = command
+        .try_get_matches_from(["growth-diary"])
+        .expect("the defaults parse");
+    let mut config = Cli::from_arg_matches(&matches)
+        .expect("the defaults parse")
         .serve;
     config.database = db.config();
     config
@@ -129,6 +135,56 @@ impl Drop for TestServer {
 /// The `extensions.code` of the first error, if any.
 pub fn error_code(body: &Value) -> Option<&str> {
     body["errors"][0]["extensions"]["code"].as_str()
+}
+
+/// A user signed up through the API, who sends requests with its own bearer token.
+pub struct TestUser<'s> {
+    server: &'s TestServer,
+    /// Its session token.
+    pub token: String,
+}
+
+impl TestUser<'_> {
+    /// POSTs a GraphQL request as this user and returns the JSON body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.server
+            .gql_as(Some(&self.token), query, variables)
+            .await
+    }
+
+    /// The user's id.
+    pub async fn id(&self) -> String {
+        me(self.server, &self.token)
+            .await
+            .expect("a signed-up user's token is signed in")
+    }
+
+    /// Creates a post (`status` PUBLISHED or DRAFT) and returns its id.
+    pub async fn post(&self, title: &str, status: &str) -> String {
+        let body = self
+            .gql(
+                "mutation($i: CreatePostInput!) { createPost(input: $i) { id } }",
+                json!({ "i": { "title": title, "content": "Today I learned", "status": status } }),
+            )
+            .await;
+        body["data"]["createPost"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("createPost failed: {body}"))
+            .to_string()
+    }
+}
+
+/// The password every [`TestServer::sign_up`] user has.
+pub const TEST_PASSWORD: &str = "correct horse battery";
+
+impl TestServer {
+    /// Signs `email` up through the API (password [`TEST_PASSWORD`]).
+    pub async fn sign_up(&self, email: &str) -> TestUser<'_> {
+        TestUser {
+            server: self,
+            token: sign_up(self, email, TEST_PASSWORD).await,
+        }
+    }
 }
 
 /// Signs up through the API and returns the session token.
