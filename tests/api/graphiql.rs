@@ -9,7 +9,6 @@ use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::harness::server::sign_up;
 use crate::harness::ws::wait_for_subscribers;
 use crate::harness::{TestServer, tools};
 
@@ -181,15 +180,8 @@ async fn graphiql_runs_a_query_and_a_subscription_in_a_browser_offline() {
     if lines.iter().any(|line| line == "subscribed") {
         // The hub's own session watcher is one receiver; the socket adds one.
         wait_for_subscribers(&server, 2).await;
-        let token = sign_up(&server, "browser@example.com", "correct horse battery").await;
-        let created = server
-            .gql_as(
-                Some(&token),
-                "mutation($i: CreatePostInput!) { createPost(input: $i) { id } }",
-                json!({ "i": { "title": "Seen in GraphiQL", "content": "Offline", "status": "PUBLISHED" } }),
-            )
-            .await;
-        assert!(created["errors"].is_null(), "{created}");
+        let author = server.sign_up("browser@example.com").await;
+        author.post("Seen in GraphiQL", "PUBLISHED").await;
     }
     while let Some(line) = next_line(&mut rx).await {
         lines.push(line);

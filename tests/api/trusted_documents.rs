@@ -10,7 +10,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::harness::server::{error_code, sign_up};
+use crate::harness::server::error_code;
 use crate::harness::ws::{Received, WsClient, wait_for_subscribers};
 use crate::harness::{TestDb, TestServer};
 
@@ -271,15 +271,8 @@ async fn subscriptions_run_by_hash() {
         .await;
     wait_for_subscribers(&trusted, 1 + 2).await;
 
-    let token = sign_up(&writer, "writer@example.com", "correct horse battery").await;
-    let created = writer
-        .gql_as(
-            Some(&token),
-            "mutation($i: CreatePostInput!) { createPost(input: $i) { id } }",
-            json!({ "i": { "title": "Shipped it", "content": "Today", "status": "PUBLISHED" } }),
-        )
-        .await;
-    assert!(created["errors"].is_null(), "{created}");
+    let author = writer.sign_up("writer@example.com").await;
+    author.post("Shipped it", "PUBLISHED").await;
     for _ in 0..2 {
         match socket.next().await {
             Received::Message(message) => {
