@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -27,18 +28,34 @@ fn sha256(document: &str) -> String {
         .collect()
 }
 
-/// Writes `manifest` to a file of its own and returns its path.
-fn manifest_file(name: &str, manifest: &Value) -> PathBuf {
+/// A manifest in a temporary file of its own, removed when dropped.
+struct ManifestFile(PathBuf);
+
+impl ManifestFile {
+    fn path(&self) -> String {
+        self.0.to_string_lossy().into_owned()
+    }
+}
+
+impl Drop for ManifestFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Writes `manifest` to a file of its own.
+fn manifest_file(name: &str, manifest: &Value) -> ManifestFile {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
     let path = std::env::temp_dir().join(format!(
         "growth-diary-{name}-{}-{}.json",
         std::process::id(),
-        sha256(&manifest.to_string())
+        NEXT.fetch_add(1, Ordering::Relaxed)
     ));
     std::fs::write(&path, manifest.to_string()).expect("the manifest is written");
-    path
+    ManifestFile(path)
 }
 
-fn good_manifest() -> PathBuf {
+fn good_manifest() -> ManifestFile {
     manifest_file(
         "trusted",
         &json!({ sha256(KNOWN): KNOWN, sha256(FEED): FEED, sha256(PAGE): PAGE }),
@@ -46,7 +63,9 @@ fn good_manifest() -> PathBuf {
 }
 
 async fn trusted_only_server(db: impl Into<Arc<TestDb>>) -> TestServer {
-    let path = good_manifest();
+    // Read once, at start: the file may go once the server runs.
+    let manifest = good_manifest();
+    let path = manifest.0.clone();
     TestServer::start_with(db, move |config| {
         config.documents.trusted_documents = Some(path);
         config.documents.trusted_documents_only = true;
@@ -313,7 +332,7 @@ fn one_line_failure(output: &Output) -> String {
 }
 
 /// Bad manifests, each with what its line must say.
-fn bad_manifests() -> Vec<(PathBuf, Vec<String>)> {
+fn bad_manifests() -> Vec<(ManifestFile, Vec<String>)> {
     let mismatch_key = sha256("{ a }");
     let invalid = "query Bad { noSuchField }";
     vec![
@@ -337,9 +356,8 @@ fn bad_manifests() -> Vec<(PathBuf, Vec<String>)> {
 
 #[test]
 fn a_bad_manifest_stops_the_start_with_one_line() {
-    for (path, expected) in bad_manifests() {
-        let path = path.to_string_lossy().into_owned();
-        let line = one_line_failure(&binary(&[("TRUSTED_DOCUMENTS", &path)], &[]));
+    for (manifest, expected) in bad_manifests() {
+        let line = one_line_failure(&binary(&[("TRUSTED_DOCUMENTS", &manifest.path())], &[]));
         for part in expected {
             assert!(line.contains(&part), "{line:?} should mention {part:?}");
         }
@@ -350,15 +368,14 @@ fn a_bad_manifest_stops_the_start_with_one_line() {
 
 #[test]
 fn check_documents_exits_0_or_1_with_the_line() {
-    let good = good_manifest().to_string_lossy().into_owned();
-    let output = binary(&[], &["check-documents", &good]);
+    let good = good_manifest();
+    let output = binary(&[], &["check-documents", &good.path()]);
     assert!(output.status.success(), "{output:?}");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("3 trusted documents"), "{stdout}");
 
-    for (path, expected) in bad_manifests() {
-        let path = path.to_string_lossy().into_owned();
-        let line = one_line_failure(&binary(&[], &["check-documents", &path]));
+    for (manifest, expected) in bad_manifests() {
+        let line = one_line_failure(&binary(&[], &["check-documents", &manifest.path()]));
         assert!(
             line.contains(&expected[0]),
             "{line:?} should mention {:?}",
