@@ -48,11 +48,15 @@ pub enum StartError {
     Smtp(#[from] lettre::transport::smtp::Error),
     #[error("seeding failed: {0}")]
     Seed(String),
+    #[error("trusted documents: {0}")]
+    Documents(#[from] crate::documents::ManifestError),
 }
 
 /// Prepares the database (create, migrate unless told not to), starts the
 /// background work, and builds the web layer's state.
 pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
+    // First: a bad manifest should fail before any database work.
+    let documents = Arc::new(graphql::trusted::load(&config.documents).await?);
     db::connect::ensure_database(&config.database).await?;
     if !config.skip_migrations {
         for version in db::migrate::run_pending(&config.database).await? {
@@ -95,6 +99,7 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
         schema,
         oauth,
         ws,
+        documents,
     })
 }
 

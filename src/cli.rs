@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `print-schema`, `seed` and `import-prisma`.
+//! The command line: `serve` (the default), `migrate`, `print-schema`, `seed`, `import-prisma` and `check-documents`.
 
 use std::process::ExitCode;
 
@@ -45,6 +45,15 @@ pub enum Command {
     Seed(seed::SeedArgs),
     /// Import the Next.js app's Prisma/NextAuth database (again: only what is new).
     ImportPrisma(import::ImportArgs),
+    /// Check a trusted-documents manifest (hashes, syntax, the schema) offline.
+    CheckDocuments(CheckDocumentsArgs),
+}
+
+/// Arguments of `check-documents`.
+#[derive(Debug, clap::Args)]
+pub struct CheckDocumentsArgs {
+    /// The manifest: a JSON object of `"<sha256 hex>": "<document>"` entries.
+    pub path: std::path::PathBuf,
 }
 
 /// Parses the command line, runs the command, and turns any failure into one line on stderr.
@@ -94,6 +103,7 @@ pub async fn run() -> ExitCode {
             let code = import_prisma(&args).await;
             return stopping(embedded, code).await;
         }
+        Command::CheckDocuments(args) => return check_documents(&args).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -140,6 +150,25 @@ async fn import_prisma(args: &import::ImportArgs) -> ExitCode {
         }
         Err(err) => {
             eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Checks a manifest as the server would at start; no database needed.
+async fn check_documents(args: &CheckDocumentsArgs) -> ExitCode {
+    match graphql::trusted::load_manifest(&args.path).await {
+        Ok(manifest) => {
+            println!(
+                "{}: {} trusted documents, {} operation names, all valid",
+                args.path.display(),
+                manifest.len(),
+                manifest.operation_name_count()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: trusted documents: {err}");
             ExitCode::FAILURE
         }
     }

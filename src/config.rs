@@ -297,6 +297,13 @@ pub struct ServeConfig {
     #[command(flatten)]
     pub live: LiveConfig,
 
+    #[command(flatten)]
+    pub documents: DocumentConfig,
+
+    /// Serve GraphiQL to browsers at GET /graphql (`false`: off).
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
@@ -510,6 +517,22 @@ pub struct LiveConfig {
     /// Events kept for each subscriber that has not taken them yet; past it, the subscriber is told it missed some.
     #[arg(long, env = "LIVE_EVENT_BUFFER", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
     pub live_event_buffer: u32,
+}
+
+/// Trusted documents and automatic persisted queries.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DocumentConfig {
+    /// Manifest of trusted documents: a JSON object of `"<sha256 hex>": "<document>"` entries.
+    #[arg(long, env = "TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<std::path::PathBuf>,
+
+    /// Run only the manifest's documents; refuse every other request.
+    #[arg(long, env = "TRUSTED_DOCUMENTS_ONLY")]
+    pub trusted_documents_only: bool,
+
+    /// Bytes of documents registered by automatic persisted queries kept per instance (0: none are kept).
+    #[arg(long, env = "APQ_CACHE_BYTES", default_value_t = 8 * 1024 * 1024, value_parser = clap::value_parser!(u64).range(0..=1024 * 1024 * 1024))]
+    pub apq_cache_bytes: u64,
 }
 
 /// An AES-256 key. Its `Debug` never shows it.

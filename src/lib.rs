@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod deadline;
+pub mod documents;
 pub mod email;
 pub mod error;
 pub mod events;

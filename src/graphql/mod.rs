@@ -14,6 +14,7 @@ pub mod post;
 pub mod reply;
 pub mod story;
 pub mod subscription;
+pub mod trusted;
 pub mod user;
 
 use crate::db::enums::{GoalPeriod, GoalStatus, PostStatus};

@@ -13,7 +13,6 @@ use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
     BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Request, Response, ServerError,
@@ -22,17 +21,18 @@ use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
-use axum::response::{Html, IntoResponse};
 use futures_util::FutureExt;
 
 use crate::db::statement_budget::StatementBudget;
-use crate::error::{AppError, INTERNAL_MESSAGE, codes};
+use crate::documents::DocumentError;
+use crate::error::{INTERNAL_MESSAGE, codes};
 use crate::graphql::admission;
 use crate::graphql::limits::MAX_STATEMENTS;
 use crate::graphql::loaders::Loaders;
 use crate::http::AppState;
 use crate::http::auth::{self, RequestAuth};
-use crate::http::graphql_request;
+use crate::http::graphiql;
+use crate::http::graphql_request::{self, Batch};
 use crate::http::graphql_response::{ResponseMedia, accepts, coded_error};
 use crate::http::timeout;
 
@@ -86,6 +86,8 @@ pub async fn post(
         Ok(batch) => batch,
         Err(err) => return media.error(StatusCode::BAD_REQUEST, &err.to_string()),
     };
+    // Before the session lookup: a refused document costs no database work.
+    let batch = batch.map(|operation| operation.resolve(&state.documents));
     let auth = match auth::authenticate(&state.services, &headers, Some(peer.0)).await {
         Ok(auth) => auth,
         Err(err) => return media.app_error(err),
@@ -93,24 +95,49 @@ pub async fn post(
     media.respond(run(&state, batch, &auth).await)
 }
 
-/// Executes `batch` for an authenticated request, within its statement cap.
-async fn run(state: &AppState, batch: BatchRequest, auth: &RequestAuth) -> BatchResponse {
+/// One operation, its document found, or why it was refused.
+type Resolved = Result<Request, DocumentError>;
+
+/// Executes `batch` for an authenticated request, within its statement cap;
+/// refused operations answer their error.
+async fn run(state: &AppState, batch: Batch<Resolved>, auth: &RequestAuth) -> BatchResponse {
     let budget = StatementBudget::new(MAX_STATEMENTS);
     let loaders = Arc::new(Loaders::new(
         &state.services.pool,
         auth.viewer.user_id(),
         &budget,
     ));
-    let mut batch = batch
-        .data(auth.viewer)
-        .data(auth.origin.clone())
-        .data(loaders);
-    for request in batch.iter_mut() {
-        request
-            .data
-            .insert(crate::graphql::context::SessionsStarted::default());
-    }
-    budget.scope(execute(&state.schema, batch)).await
+    let one = |resolved: Resolved| {
+        let loaders = loaders.clone();
+        async move {
+            match resolved {
+                Ok(mut request) => {
+                    request.data.insert(auth.viewer);
+                    request.data.insert(auth.origin.clone());
+                    request.data.insert(loaders);
+                    request
+                        .data
+                        .insert(crate::graphql::context::SessionsStarted::default());
+                    execute_one(&state.schema, request).await
+                }
+                Err(err) => Response::from_errors(vec![request_error(err)]),
+            }
+        }
+    };
+    budget
+        .scope(async {
+            match batch {
+                Batch::Single(resolved) => BatchResponse::Single(one(resolved).await),
+                Batch::Batch(operations) => {
+                    let mut responses = Vec::with_capacity(operations.len());
+                    for resolved in operations {
+                        responses.push(one(resolved).await);
+                    }
+                    BatchResponse::Batch(responses)
+                }
+            }
+        })
+        .await
 }
 
 /// GET /graphql: GraphiQL for browsers; for other clients, a query in the URL.
@@ -121,12 +148,19 @@ pub async fn get(
     uri: Uri,
 ) -> axum::response::Response {
     if uri.query().unwrap_or_default().is_empty() && accepts(&headers, "text/html") {
-        return Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response();
+        return graphiql::page(&state.services.config);
     }
     let media = ResponseMedia::negotiate(&headers);
-    let request = match graphql_request::from_uri(&uri) {
-        Ok(request) => request,
+    let operation = match graphql_request::from_uri(&uri) {
+        Ok(operation) => operation,
         Err(err) => return media.error(StatusCode::BAD_REQUEST, &err.to_string()),
+    };
+    let request = match operation.resolve(&state.documents) {
+        Ok(request) => request,
+        Err(err) => {
+            let refused = Response::from_errors(vec![request_error(err)]);
+            return media.respond(BatchResponse::Single(refused));
+        }
     };
     if !is_query_operation(&request.query, request.operation_name.as_deref()) {
         let mut response = media.error(
@@ -142,7 +176,7 @@ pub async fn get(
         Ok(auth) => auth,
         Err(err) => return media.app_error(err),
     };
-    media.respond(run(&state, BatchRequest::Single(request), &auth).await)
+    media.respond(run(&state, Batch::Single(Ok(request)), &auth).await)
 }
 
 /// Runs a batch, one operation after another (as async-graphql does).
@@ -180,9 +214,9 @@ async fn execute_one<E: Executor>(executor: &E, mut request: Request) -> Respons
 }
 
 /// An error about the request as a whole (no location or path), with the
-/// extensions every `AppError` carries.
-fn request_error(err: AppError) -> ServerError {
-    let error = async_graphql::Error::from(err);
+/// extensions its error type gives it (a contract code at least).
+fn request_error(err: impl Into<async_graphql::Error>) -> ServerError {
+    let error: async_graphql::Error = err.into();
     let mut server = ServerError::new(error.message, None);
     server.extensions = error.extensions;
     server

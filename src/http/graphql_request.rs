@@ -4,15 +4,19 @@
 //! `""`, so a body such as `{"qeury": "..."}` became a document parse error
 //! (HTTP 200 for `application/json`) instead of the invalid request it is.
 //! Its query-string parser also reads `operation_name`, not the spec's
-//! `operationName`. Both shapes are read here with `query` required, and
-//! every malformed request is a [`RequestParamsError`] (HTTP 400).
+//! `operationName`. Both shapes are read here with `query` required (unless
+//! the request names its document by hash: `documentId` or
+//! `extensions.persistedQuery`), and every malformed request is a
+//! [`RequestParamsError`] (HTTP 400).
 
-use async_graphql::{BatchRequest, Extensions, Request, Variables};
+use async_graphql::{Extensions, Request, Value, Variables};
 use axum::extract::Query;
 use axum::http::Uri;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::documents::reference::PERSISTED_QUERY;
+use crate::documents::{DocumentError, DocumentRequest, DocumentStore};
 use crate::graphql::limits::MAX_BATCH;
 
 /// A request whose parameters are not a well-formed GraphQL-over-HTTP request.
@@ -24,6 +28,11 @@ pub enum RequestParamsError {
     /// The URL's query string is not of the request's shape.
     #[error("invalid request: {0}")]
     Url(String),
+    /// Neither a document nor a document's hash.
+    #[error(
+        "invalid request: missing field `query` (or a documentId or extensions.persistedQuery)"
+    )]
+    NoQuery,
     /// A JSON-array batch with no operation.
     #[error("a batch must hold at least one operation")]
     EmptyBatch,
@@ -32,13 +41,16 @@ pub enum RequestParamsError {
     BatchTooLarge,
 }
 
-/// One request as the spec spells it: `query` is required, the rest optional
-/// (`null` counts as absent; `variables` and `extensions` must be maps).
-/// Unknown members are ignored, as the spec allows.
+/// One operation as the spec spells it: `query` (or a document's hash) is
+/// required, the rest optional (`null` counts as absent; `variables` and
+/// `extensions` must be maps). Unknown members are ignored, as the spec allows.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct BodyParams {
-    query: String,
+pub struct Operation {
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    document_id: Option<String>,
     #[serde(default)]
     operation_name: Option<String>,
     #[serde(default)]
@@ -47,38 +59,76 @@ struct BodyParams {
     extensions: Extensions,
 }
 
-impl From<BodyParams> for Request {
-    fn from(params: BodyParams) -> Self {
-        let mut request = Request::new(params.query).variables(params.variables);
-        request.operation_name = params.operation_name;
-        request.extensions = params.extensions;
-        request
+impl Operation {
+    /// The operation as async-graphql runs it, its document found in
+    /// `documents` when named by hash (or refused there).
+    pub fn resolve(self, documents: &DocumentStore) -> Result<Request, DocumentError> {
+        let wanted =
+            DocumentRequest::read(self.query, self.document_id.as_deref(), &self.extensions)?;
+        let document = documents.resolve(wanted)?;
+        let mut request = Request::new(document.as_ref()).variables(self.variables);
+        request.operation_name = self.operation_name;
+        request.extensions = self.extensions;
+        Ok(request)
+    }
+
+    fn check(self) -> Result<Self, RequestParamsError> {
+        let named = self.document_id.is_some()
+            || self
+                .extensions
+                .get(PERSISTED_QUERY)
+                .is_some_and(|value| *value != Value::Null);
+        if self.query.is_none() && !named {
+            return Err(RequestParamsError::NoQuery);
+        }
+        Ok(self)
+    }
+}
+
+/// One operation, or a JSON-array batch of them.
+pub enum Batch<T> {
+    /// A single operation.
+    Single(T),
+    /// A batch of 1 to [`MAX_BATCH`] operations.
+    Batch(Vec<T>),
+}
+
+impl<T> Batch<T> {
+    /// The same shape with `f` applied to every operation.
+    pub fn map<U>(self, mut f: impl FnMut(T) -> U) -> Batch<U> {
+        match self {
+            Self::Single(item) => Batch::Single(f(item)),
+            Self::Batch(items) => Batch::Batch(items.into_iter().map(f).collect()),
+        }
     }
 }
 
 /// Reads a POST body: one request object, or a JSON array of 1 to
 /// [`MAX_BATCH`] of them.
-pub fn from_body(body: &[u8]) -> Result<BatchRequest, RequestParamsError> {
+pub fn from_body(body: &[u8]) -> Result<Batch<Operation>, RequestParamsError> {
     // The first byte tells a batch from a single request, so a malformed body
-    // gets serde's precise message (e.g. "missing field `query`") instead of
+    // gets serde's precise message (e.g. "invalid type: map, expected a string") instead of
     // "did not match any variant" from an untagged enum.
     let is_batch = body
         .iter()
         .find(|byte| !byte.is_ascii_whitespace())
         .is_some_and(|byte| *byte == b'[');
     if !is_batch {
-        let params: BodyParams = parse(body)?;
-        return Ok(BatchRequest::Single(params.into()));
+        let operation: Operation = parse(body)?;
+        return Ok(Batch::Single(operation.check()?));
     }
-    let batch: Vec<BodyParams> = parse(body)?;
+    let batch: Vec<Operation> = parse(body)?;
     if batch.is_empty() {
         return Err(RequestParamsError::EmptyBatch);
     }
     if batch.len() > MAX_BATCH {
         return Err(RequestParamsError::BatchTooLarge);
     }
-    Ok(BatchRequest::Batch(
-        batch.into_iter().map(Request::from).collect(),
+    Ok(Batch::Batch(
+        batch
+            .into_iter()
+            .map(Operation::check)
+            .collect::<Result<_, _>>()?,
     ))
 }
 
@@ -90,23 +140,25 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, RequestParamsError> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UrlParams {
-    query: String,
+    query: Option<String>,
+    document_id: Option<String>,
     operation_name: Option<String>,
     variables: Option<String>,
     extensions: Option<String>,
 }
 
 /// Reads a GET request's parameters from its URL.
-pub fn from_uri(uri: &Uri) -> Result<Request, RequestParamsError> {
+pub fn from_uri(uri: &Uri) -> Result<Operation, RequestParamsError> {
     let Query(params) = Query::<UrlParams>::try_from_uri(uri)
         .map_err(|rejection| RequestParamsError::Url(rejection.body_text()))?;
-    Ok(BodyParams {
+    Operation {
         query: params.query,
+        document_id: params.document_id,
         operation_name: params.operation_name,
         variables: from_json_param("variables", params.variables.as_deref())?,
         extensions: from_json_param("extensions", params.extensions.as_deref())?,
     }
-    .into())
+    .check()
 }
 
 /// A URL parameter that holds JSON; absent is the type's default.
@@ -125,10 +177,15 @@ fn from_json_param<T: DeserializeOwned + Default>(
 mod tests {
     use super::*;
 
+    fn documents() -> DocumentStore {
+        DocumentStore::new(crate::documents::Manifest::default(), false, 1024)
+    }
+
     fn single(body: &str) -> Request {
         match from_body(body.as_bytes()) {
-            Ok(BatchRequest::Single(request)) => request,
-            other => panic!("expected one request from {body}: {other:?}"),
+            Ok(Batch::Single(operation)) => operation.resolve(&documents()).expect("a document"),
+            Ok(Batch::Batch(_)) => panic!("expected one request from {body}"),
+            Err(err) => panic!("expected one request from {body}: {err}"),
         }
     }
 
@@ -164,8 +221,27 @@ mod tests {
             "null",
             "[]",
             "{not json",
+            r#"{"query":null}"#,
+            r#"{"extensions":{"other":1}}"#,
+            r#"{"extensions":{"persistedQuery":null}}"#,
         ] {
             assert!(from_body(body.as_bytes()).is_err(), "{body} was accepted");
+        }
+    }
+
+    #[test]
+    fn a_hash_stands_for_the_query() {
+        let hash = "a".repeat(64);
+        for body in [
+            format!(r#"{{"documentId":"sha256:{hash}"}}"#),
+            format!(
+                r#"{{"extensions":{{"persistedQuery":{{"version":1,"sha256Hash":"{hash}"}}}}}}"#
+            ),
+        ] {
+            assert!(
+                matches!(from_body(body.as_bytes()), Ok(Batch::Single(_))),
+                "{body}"
+            );
         }
     }
 
@@ -174,7 +250,7 @@ mod tests {
         let batch = |n: usize| format!("[{}]", vec![r#"{"query":"{ a }"}"#; n].join(","));
         assert!(matches!(
             from_body(batch(MAX_BATCH).as_bytes()),
-            Ok(BatchRequest::Batch(requests)) if requests.len() == MAX_BATCH
+            Ok(Batch::Batch(requests)) if requests.len() == MAX_BATCH
         ));
         assert!(matches!(
             from_body(batch(MAX_BATCH + 1).as_bytes()),
@@ -188,7 +264,10 @@ mod tests {
             "/graphql?query=query%20Q%20%7B%20a%20%7D&operationName=Q&variables=%7B%22x%22%3A1%7D"
                 .parse()
                 .expect("a valid URI");
-        let request = from_uri(&uri).expect("a valid request");
+        let request = from_uri(&uri)
+            .expect("a valid request")
+            .resolve(&documents())
+            .expect("a document");
         assert_eq!(request.operation_name.as_deref(), Some("Q"));
         assert_eq!(request.variables.len(), 1);
         for bad in [

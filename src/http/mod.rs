@@ -1,6 +1,7 @@
 //! HTTP routes and the layers around them.
 
 pub mod auth;
+pub mod graphiql;
 pub mod graphql;
 pub mod graphql_request;
 pub mod graphql_response;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub oauth: Arc<OAuthService>,
     /// Open WebSockets (subscriptions).
     pub ws: ws::WsState,
+    /// Trusted documents and persisted queries.
+    pub documents: Arc<crate::documents::DocumentStore>,
 }
 
 /// Every route of the server.
@@ -49,6 +52,7 @@ pub fn router(state: AppState) -> Router {
     let limits = state.services.config.http_limits.clone();
     Router::new()
         .route("/graphql", get(ws::get).post(graphql::post))
+        .route("/graphiql/{*asset}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route(

@@ -27,6 +27,7 @@ use crate::error::AppError;
 use crate::graphql::admission;
 use crate::graphql::loaders::Loaders;
 use crate::http::AppState;
+use crate::http::ws::documents;
 use crate::http::ws::sockets::Registration;
 
 /// The only subprotocol spoken.
@@ -186,6 +187,11 @@ impl Connection {
                                     "subscribe",
                                     format!("a WebSocket may hold at most {max_subscriptions} subscriptions"),
                                 );
+                                send(socket, operation_error(&id, err)).await?;
+                                continue;
+                            }
+                            let document_id = documents::subscribe_document_id(text.as_str());
+                            if let Err(err) = documents::resolve(&self.state.documents, &mut payload, document_id) {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
@@ -359,8 +365,8 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Close> {
 }
 
 /// An `error` message: the operation `id` failed before it started.
-fn operation_error(id: &str, err: AppError) -> Message {
-    let error = async_graphql::Error::from(err);
+fn operation_error(id: &str, err: impl Into<async_graphql::Error>) -> Message {
+    let error: async_graphql::Error = err.into();
     let extensions = error
         .extensions
         .map(|ext| serde_json::to_value(ext).unwrap_or_default());

@@ -9,6 +9,7 @@
 //! admission rules of HTTP, and closing sockets whose session ended.
 
 mod connection;
+mod documents;
 pub mod sockets;
 
 use std::sync::Arc;

@@ -38,3 +38,12 @@ pub fn transcript(output: &Output) -> String {
         String::from_utf8_lossy(&output.stderr)
     )
 }
+
+/// Waits, on the blocking pool, for a spawned tool to finish (its stdout
+/// already taken) and returns what is left of its output.
+pub async fn run_to_end(child: std::process::Child) -> Output {
+    tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .expect("the tool's thread finishes")
+        .unwrap_or_else(|err| panic!("cannot wait for the tool: {err}"))
+}
