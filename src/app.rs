@@ -50,6 +50,7 @@ pub enum StartError {
 /// Prepares the database (create, migrate unless told not to), starts the
 /// email worker, and builds the web layer's state.
 pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
+    crate::metrics::recorder::install();
     db::connect::ensure_database(&config.database).await?;
     if !config.skip_migrations {
         for version in db::migrate::run_pending(&config.database).await? {
@@ -102,7 +103,18 @@ pub async fn run(config: ServeConfig) -> Result<(), StartError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartError::Listen { addr, source })?;
+    let metrics_listener = match config.metrics.metrics_addr {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen { addr, source })?,
+        ),
+        None => None,
+    };
     let state = build(config).await?;
+    if let Some(listener) = metrics_listener {
+        serve_metrics(listener, state.clone());
+    }
     tracing::info!(%addr, database = %state.services.config.database.database_url, "listening");
     serve(listener, state, shutdown_signal()).await;
     Ok(())
@@ -117,6 +129,18 @@ pub async fn serve(
 ) {
     let limits = state.services.config.http_limits.clone();
     http::server::serve(listener, http::router(state), &limits, shutdown).await;
+}
+
+/// Serves `GET /metrics` alone on `listener` (`METRICS_ADDR`), until the process ends.
+pub fn serve_metrics(listener: TcpListener, state: AppState) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving metrics");
+    }
+    let limits = state.services.config.http_limits.clone();
+    let router = http::metrics::router(state);
+    tokio::spawn(async move {
+        http::server::serve(listener, router, &limits, std::future::pending::<()>()).await;
+    });
 }
 
 /// Completes on Ctrl-C or SIGTERM.

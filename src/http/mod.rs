@@ -5,10 +5,13 @@ pub mod graphql;
 pub mod graphql_request;
 pub mod graphql_response;
 pub mod health;
+pub mod metrics;
 pub mod oauth;
 pub mod pages;
+pub mod request_id;
 pub mod server;
 pub mod timeout;
+pub mod unavailable;
 pub mod ws;
 
 use std::time::Duration;
@@ -20,6 +23,7 @@ use axum::middleware;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -51,11 +55,15 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql", get(ws::get).post(graphql::post))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::guarded))
         .route(
             "/verify-email",
             get(pages::verify_email_form).post(pages::verify_email_submit),
         )
-        .route("/reset-password", get(pages::reset_form).post(pages::reset_submit))
+        .route(
+            "/reset-password",
+            get(pages::reset_form).post(pages::reset_submit),
+        )
         .route("/auth/{provider}/login", get(oauth::login))
         .route("/auth/{provider}/callback", get(oauth::callback))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -66,10 +74,16 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(cors(&state.services.config.allowed_origins()))
         .layer(CatchPanicLayer::custom(graphql::panic_response))
+        .layer(middleware::from_fn(request_id::scope))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &axum::http::Request<_>| {
-                    tracing::info_span!("request", method = %request.method(), path = request.uri().path())
+                    tracing::info_span!(
+                        "request",
+                        method = %request.method(),
+                        path = request.uri().path(),
+                        request_id = %request_id::of(request),
+                    )
                 })
                 .on_request(())
                 .on_response(
@@ -78,6 +92,14 @@ pub fn router(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Micros),
                 ),
         )
+        .layer(middleware::from_fn(metrics::count_requests))
+        // Outermost: every request has a usable id before anything logs.
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
+        .layer(SetRequestIdLayer::new(
+            request_id::HEADER,
+            request_id::MakeUuidV7,
+        ))
+        .layer(tower::util::MapRequestLayer::new(request_id::drop_unusable))
         .with_state(state)
 }
 
