@@ -278,6 +278,8 @@ async fn an_unreachable_database_is_a_retryable_503_until_it_is_back() {
     let db = std::sync::Arc::new(TestDb::new().await);
     let server = TestServer::start_with(db.clone(), |config| {
         config.metrics.metrics_token = Some(TOKEN.into());
+        config.oauth.oauth_github_client_id = Some("github-client".into());
+        config.oauth.oauth_github_client_secret = Some("github-secret".into());
     })
     .await;
     let token = sign_up(&server, "retry@example.com", "correct horse battery").await;
@@ -320,10 +322,29 @@ async fn an_unreachable_database_is_a_retryable_503_until_it_is_back() {
     let ready = reqwest::get(server.url("/readyz")).await.unwrap();
     assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
 
+    // The email-link pages and the OAuth sign-in answer the same way, in HTML.
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let pages = [
+        no_redirects
+            .post(server.url("/verify-email"))
+            .form(&[("token", "a-token-from-an-email")]),
+        no_redirects.get(server.url("/auth/github/login?redirect_to=/")),
+    ];
+    for request in pages {
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(response.headers().contains_key("retry-after"));
+        let html = response.text().await.unwrap();
+        assert!(html.contains("try again in a few seconds"), "{html}");
+    }
+
     // The scrape answers without the database, leaving the outbox out.
     let scrape = scrape(&server.url("/metrics"), Some(TOKEN)).await;
     assert!(
-        scrape.value("growth_diary_database_unavailable_total", &[]) >= Some(3.0),
+        scrape.value("growth_diary_database_unavailable_total", &[]) >= Some(5.0),
         "{}",
         scrape.text
     );
