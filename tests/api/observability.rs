@@ -379,6 +379,89 @@ async fn an_unreachable_database_is_a_retryable_503_until_it_is_back() {
     );
 }
 
+/// A TCP proxy to PostgreSQL that a test can cut, as a network failure or a
+/// failover does: while cut, its connections are closed and new ones are
+/// accepted and dropped at once.
+struct CuttableProxy {
+    port: u16,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl CuttableProxy {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, watch) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut watch = watch.clone();
+                if *watch.borrow() {
+                    continue;
+                }
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await
+                    else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|cut| *cut) => {}
+                    }
+                });
+            }
+        });
+        Self { port, cut }
+    }
+
+    fn set_cut(&self, cut: bool) {
+        self.cut.send_replace(cut);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_network_cut_to_the_database_is_a_retryable_503() {
+    let db = TestDb::new().await;
+    let proxy = CuttableProxy::start().await;
+    let proxied = growth_diary::config::DatabaseUrl::parse(&format!(
+        "postgres://postgres@127.0.0.1:{}/{}",
+        proxy.port,
+        db.url.database_name()
+    ))
+    .unwrap();
+    let server = TestServer::start_with(db, |config| {
+        config.database.database_url = proxied;
+    })
+    .await;
+    let feed = json!({ "query": FEED });
+    assert_eq!(
+        post_with_id(&server, None, &feed).await.status(),
+        StatusCode::OK
+    );
+
+    // Pooled connections break under the requests, and new ones are dropped.
+    proxy.set_cut(true);
+    for _ in 0..3 {
+        let response = post_with_id(&server, None, &feed).await;
+        let (status, headers) = (response.status(), response.headers().clone());
+        assert_retryable(status, &headers, &response.json().await.unwrap());
+    }
+
+    proxy.set_cut(false);
+    let deadline = tokio::time::Instant::now() + DEADLINE;
+    loop {
+        let response = post_with_id(&server, None, &feed).await;
+        if response.status() == StatusCode::OK {
+            break;
+        }
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never recovered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 // ------------------------------------------------------------------ metrics
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
