@@ -60,10 +60,7 @@ pub fn router(state: AppState) -> Router {
             "/verify-email",
             get(pages::verify_email_form).post(pages::verify_email_submit),
         )
-        .route(
-            "/reset-password",
-            get(pages::reset_form).post(pages::reset_submit),
-        )
+        .route("/reset-password", get(pages::reset_form).post(pages::reset_submit))
         .route("/auth/{provider}/login", get(oauth::login))
         .route("/auth/{provider}/callback", get(oauth::callback))
         .layer(DefaultBodyLimit::max(body_limit))
@@ -78,12 +75,7 @@ pub fn router(state: AppState) -> Router {
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &axum::http::Request<_>| {
-                    tracing::info_span!(
-                        "request",
-                        method = %request.method(),
-                        path = request.uri().path(),
-                        request_id = %request_id::of(request),
-                    )
+                    tracing::info_span!("request", method = %request.method(), path = request.uri().path(), request_id = %request_id::of(request))
                 })
                 .on_request(())
                 .on_response(
