@@ -101,7 +101,12 @@ fn cors(origins: &[String]) -> CorsLayer {
         .iter()
         .filter_map(|origin| HeaderValue::from_str(origin).ok())
         .collect();
-    let mut allowed_headers = vec![header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT];
+    let mut allowed_headers = vec![
+        header::CONTENT_TYPE,
+        header::AUTHORIZATION,
+        header::ACCEPT,
+        request_id::HEADER,
+    ];
     allowed_headers.extend(
         graphql::PREFLIGHT_HEADERS
             .iter()
@@ -112,6 +117,8 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers(allowed_headers)
+        // An SPA can read the id of a failed request to show or report it.
+        .expose_headers([request_id::HEADER])
         .max_age(Duration::from_secs(3600))
 }
 

@@ -122,6 +122,32 @@ async fn request_ids_are_echoed_or_made_and_reach_every_error() {
     let body: Value = by_get.json().await.unwrap();
     assert_eq!(body["errors"][0]["extensions"]["requestId"], "get-1");
 
+    // Browsers on an allowed origin may send one and read it back.
+    let preflight = reqwest::Client::new()
+        .request(reqwest::Method::OPTIONS, server.url("/graphql"))
+        .header("origin", &server.base)
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type, x-request-id")
+        .send()
+        .await
+        .unwrap();
+    let allowed = preflight.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("x-request-id"), "{allowed}");
+    let cross_origin = reqwest::Client::new()
+        .post(server.url("/graphql"))
+        .header("origin", &server.base)
+        .json(&bad_query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        cross_origin.headers()["access-control-expose-headers"],
+        "x-request-id"
+    );
+
     // Every route answers with one, not only GraphQL.
     let health = reqwest::get(server.url("/healthz")).await.unwrap();
     assert!(health.headers().contains_key("x-request-id"));
