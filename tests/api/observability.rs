@@ -127,7 +127,10 @@ async fn request_ids_are_echoed_or_made_and_reach_every_error() {
         .request(reqwest::Method::OPTIONS, server.url("/graphql"))
         .header("origin", &server.base)
         .header("access-control-request-method", "POST")
-        .header("access-control-request-headers", "content-type, x-request-id")
+        .header(
+            "access-control-request-headers",
+            "content-type, x-request-id",
+        )
         .send()
         .await
         .unwrap();
