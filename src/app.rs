@@ -57,6 +57,10 @@ pub enum StartError {
 pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
     // First: a bad manifest should fail before any database work.
     let documents = Arc::new(graphql::trusted::load(&config.documents).await?);
+    crate::metrics::recorder::install();
+    if !documents.manifest().is_empty() {
+        crate::metrics::operation::register_operation_names(documents.manifest().operation_names());
+    }
     db::connect::ensure_database(&config.database).await?;
     if !config.skip_migrations {
         for version in db::migrate::run_pending(&config.database).await? {
@@ -113,9 +117,20 @@ pub async fn run(mut config: ServeConfig) -> Result<(), StartError> {
         .map_err(|source| StartError::Listen { addr, source })?;
     // The bound address: with port 0 the system picked it.
     let addr = listener.local_addr().unwrap_or(addr);
+    let metrics_listener = match config.metrics.metrics_addr {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Listen { addr, source })?,
+        ),
+        None => None,
+    };
     let embedded = db::embedded::prepare(&mut config.database).await?;
     let served = async {
         let state = build(config).await?;
+        if let Some(listener) = metrics_listener {
+            serve_metrics(listener, state.clone());
+        }
         tracing::info!(%addr, database = %state.services.config.database.database_url, "listening");
         serve(listener, state, shutdown_signal()).await;
         Ok(())
@@ -136,6 +151,18 @@ pub async fn serve(
 ) {
     let limits = state.services.config.http_limits.clone();
     http::server::serve(listener, http::router(state), &limits, shutdown).await;
+}
+
+/// Serves `GET /metrics` alone on `listener` (`METRICS_ADDR`), until the process ends.
+pub fn serve_metrics(listener: TcpListener, state: AppState) {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(%addr, "serving metrics");
+    }
+    let limits = state.services.config.http_limits.clone();
+    let router = http::metrics::router(state);
+    tokio::spawn(async move {
+        http::server::serve(listener, router, &limits, std::future::pending::<()>()).await;
+    });
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -304,6 +304,9 @@ pub struct ServeConfig {
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
 
+    #[command(flatten)]
+    pub metrics: MetricsConfig,
+
     /// Largest accepted request body, in bytes.
     #[arg(long, env = "MAX_BODY_BYTES", default_value_t = 1024 * 1024, value_parser = clap::value_parser!(u64).range(1024..=64 * 1024 * 1024))]
     pub max_body_bytes: u64,
@@ -535,6 +538,27 @@ pub struct DocumentConfig {
     pub apq_cache_bytes: u64,
 }
 
+/// Prometheus metrics: who may scrape them, and where.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MetricsConfig {
+    /// Bearer token a scraper sends to `GET /metrics` on the main address (16 to 256 visible ASCII characters); unset: 404 there.
+    #[arg(long, env = "METRICS_TOKEN", value_parser = parse_metrics_token)]
+    pub metrics_token: Option<secrecy::SecretString>,
+
+    /// A separate address serving only `GET /metrics`, without a token (keep it private to the scraper).
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+}
+
+fn parse_metrics_token(raw: &str) -> Result<secrecy::SecretString, String> {
+    let ok = (16..=256).contains(&raw.len()) && raw.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(raw.into())
+    } else {
+        Err("must be 16 to 256 visible ASCII characters (e.g. `openssl rand -hex 32`)".into())
+    }
+}
+
 /// An AES-256 key. Its `Debug` never shows it.
 #[derive(Clone)]
 pub struct EncryptionKey(pub [u8; 32]);
@@ -631,6 +655,13 @@ mod tests {
         );
         assert!(parse_mailbox("Diary <diary@example.com>").is_ok());
         assert!(parse_mailbox("not an address").is_err());
+    }
+
+    #[test]
+    fn metrics_tokens_are_long_and_printable() {
+        assert!(parse_metrics_token("0123456789abcdef").is_ok());
+        assert!(parse_metrics_token("short").is_err());
+        assert!(parse_metrics_token("has a space in it somewhere").is_err());
     }
 
     #[test]

@@ -47,9 +47,14 @@ pub enum AppError {
     /// A service the server depends on failed; the message names it and
     /// reveals nothing internal (code INTERNAL_SERVER_ERROR).
     Upstream(Text),
+    /// The database cannot be reached right now; worth retrying after
+    /// [`RETRY_AFTER_SECS`] (code SERVICE_UNAVAILABLE, HTTP 503 with `Retry-After`).
+    ServiceUnavailable,
     /// Anything else; the cause was logged where it happened.
     Internal,
 }
+
+pub use crate::db::availability::RETRY_AFTER_SECS;
 
 /// The contract's `extensions.code` values.
 pub mod codes {
@@ -64,10 +69,16 @@ pub mod codes {
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
     /// A document outside the manifest, on a trusted-documents-only server.
     pub const TRUSTED_DOCUMENT_REQUIRED: &str = "TRUSTED_DOCUMENT_REQUIRED";
+    /// The database cannot be reached right now; retry after `retryAfter` seconds.
+    pub const SERVICE_UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
 }
 
 /// The message every internal error shows.
 pub const INTERNAL_MESSAGE: &str = "internal server error";
+
+/// The message of SERVICE_UNAVAILABLE: nothing about what failed or where.
+pub const UNAVAILABLE_MESSAGE: &str =
+    "the service is temporarily unavailable; try again in a few seconds";
 
 impl AppError {
     /// An invalid argument.
@@ -104,6 +115,12 @@ impl AppError {
         Self::Internal
     }
 
+    /// Logs `cause` and answers that the database cannot be reached right now.
+    pub fn unavailable(context: &str, cause: impl Display) -> Self {
+        tracing::warn!(error = %cause, "{context}");
+        Self::ServiceUnavailable
+    }
+
     /// The contract code of this error.
     pub fn code(&self) -> &'static str {
         match self {
@@ -114,6 +131,7 @@ impl AppError {
             Self::Conflict(_) => codes::CONFLICT,
             Self::RateLimited { .. } => codes::RATE_LIMITED,
             Self::Upstream(_) | Self::Internal => codes::INTERNAL_SERVER_ERROR,
+            Self::ServiceUnavailable => codes::SERVICE_UNAVAILABLE,
         }
     }
 
@@ -127,6 +145,7 @@ impl AppError {
             | Self::Upstream(m) => m,
             Self::BadUserInput { message, .. } | Self::RateLimited { message, .. } => message,
             Self::Internal => INTERNAL_MESSAGE,
+            Self::ServiceUnavailable => UNAVAILABLE_MESSAGE,
         }
     }
 }
@@ -141,6 +160,7 @@ impl From<AppError> for async_graphql::Error {
             ext.set("code", err.code());
             match &err {
                 AppError::BadUserInput { field, .. } => ext.set("field", field.as_ref()),
+                AppError::ServiceUnavailable => ext.set("retryAfter", RETRY_AFTER_SECS),
                 AppError::RateLimited {
                     retry_after_secs,
                     limit,
@@ -172,6 +192,9 @@ impl From<constraints::Violation> for AppError {
 
 impl From<DieselError> for AppError {
     fn from(err: DieselError) -> Self {
+        if crate::db::availability::is_unavailable(&err) {
+            return Self::unavailable("the database cannot be reached", err);
+        }
         match &err {
             DieselError::NotFound => Self::not_found("not found"),
             DieselError::DatabaseError(kind, info) => {
@@ -197,7 +220,11 @@ impl From<crate::db::statement_budget::CapReached> for AppError {
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for AppError {
     fn from(err: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        Self::internal("cannot get a database connection", err)
+        if crate::db::availability::pool_error_is_unavailable(&err) {
+            Self::unavailable("cannot get a database connection", err)
+        } else {
+            Self::internal("cannot get a database connection", err)
+        }
     }
 }
 
@@ -248,6 +275,19 @@ mod tests {
         assert_eq!(ext["retryAfter"], 42);
         assert_eq!(ext["limit"], 5);
         assert_eq!(ext["resetsAt"], "2026-11-23T00:00:00+00:00");
+    }
+
+    #[test]
+    fn an_unreachable_database_is_retryable() {
+        let err = AppError::from(DieselError::DatabaseError(
+            DatabaseErrorKind::UnableToSendCommand,
+            Box::new("connection to 10.0.0.7:5432 closed".to_string()),
+        ));
+        let ext = extensions(err.clone());
+        assert_eq!(ext["code"], "SERVICE_UNAVAILABLE");
+        assert_eq!(ext["retryAfter"], RETRY_AFTER_SECS);
+        let gql: async_graphql::Error = err.into();
+        assert_eq!(gql.message, UNAVAILABLE_MESSAGE);
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod import;
+pub mod metrics;
 pub mod oauth;
 pub mod seed;
 pub mod services;

@@ -200,6 +200,7 @@ impl Rule {
     }
 
     fn exceeded(&self, bucket: Bucket) -> AppError {
+        crate::metrics::rate_limit_refused(self.name);
         let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
         let retry_after = (bucket.window_start + window - Utc::now())
             .num_seconds()

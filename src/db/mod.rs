@@ -3,6 +3,7 @@
 //! Diesel imports stay inside this module tree: `diesel_async::RunQueryDsl::execute`
 //! would otherwise shadow `async_graphql::Schema::execute`.
 
+pub mod availability;
 pub mod connect;
 pub mod conninfo;
 pub mod constraints;

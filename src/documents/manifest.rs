@@ -116,6 +116,11 @@ impl Manifest {
             .map(|(hash, document)| (hash, document.as_str()))
     }
 
+    /// The names of its operations: the bounded label set of the operation metrics.
+    pub fn operation_names(&self) -> impl Iterator<Item = &str> {
+        self.operation_names.iter().map(String::as_str)
+    }
+
     /// How many documents it holds.
     pub fn len(&self) -> usize {
         self.documents.len()

@@ -47,7 +47,15 @@ impl Loaders {
     pub fn new(pool: &DbPool, viewer: Option<Uuid>, budget: &Arc<StatementBudget>) -> Self {
         let spawn = {
             let budget = budget.clone();
-            move |load: BoxFuture<'static, ()>| tokio::spawn(budget.clone().scope(load))
+            // Batches run in tasks of their own; the request's span keeps
+            // their log lines (the SQL trace) tied to its request id.
+            let span = tracing::Span::current();
+            move |load: BoxFuture<'static, ()>| {
+                tokio::spawn(tracing::Instrument::instrument(
+                    budget.clone().scope(load),
+                    span.clone(),
+                ))
+            }
         };
         Self {
             users: DataLoader::with_cache(

@@ -35,6 +35,7 @@ use crate::http::graphiql;
 use crate::http::graphql_request::{self, Batch};
 use crate::http::graphql_response::{ResponseMedia, accepts, coded_error};
 use crate::http::timeout;
+use crate::metrics;
 
 const JSON: &str = "application/json";
 
@@ -197,7 +198,16 @@ pub async fn execute<E: Executor>(executor: &E, batch: BatchRequest) -> BatchRes
 
 /// Admits and runs one operation; a panicking resolver becomes an
 /// INTERNAL_SERVER_ERROR response instead of a dropped connection.
-async fn execute_one<E: Executor>(executor: &E, mut request: Request) -> Response {
+async fn execute_one<E: Executor>(executor: &E, request: Request) -> Response {
+    let started = std::time::Instant::now();
+    let name = metrics::operation_label(request.operation_name.as_deref());
+    let kind = metrics::operation_kind(&request.query, request.operation_name.as_deref());
+    let response = admit_and_execute(executor, request).await;
+    metrics::graphql_operation(name, kind, response.errors.is_empty(), started.elapsed());
+    response
+}
+
+async fn admit_and_execute<E: Executor>(executor: &E, mut request: Request) -> Response {
     if let Err(err) = admission::check(&mut request) {
         return Response::from_errors(vec![request_error(err)]);
     }

@@ -17,6 +17,7 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
 use crate::error::{AppError, codes};
+use crate::http::{request_id, unavailable};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 
@@ -73,21 +74,37 @@ impl ResponseMedia {
     }
 
     /// The HTTP response for an executed (or refused) request.
-    pub fn respond(self, response: BatchResponse) -> axum::response::Response {
-        let status = match &response {
-            BatchResponse::Single(single) => self.status_of(single),
-            // Each operation of a batch carries its own errors.
-            BatchResponse::Batch(_) => StatusCode::OK,
+    pub fn respond(self, mut response: BatchResponse) -> axum::response::Response {
+        let status = match &mut response {
+            BatchResponse::Single(single) => {
+                annotate(single);
+                self.status_of(single)
+            }
+            // Each operation of a batch carries its own errors; only a batch
+            // refused whole for want of the database is worth retrying whole.
+            BatchResponse::Batch(responses) => {
+                responses.iter_mut().for_each(annotate);
+                if !responses.is_empty() && responses.iter().all(refused_as_unavailable) {
+                    StatusCode::SERVICE_UNAVAILABLE
+                } else {
+                    StatusCode::OK
+                }
+            }
         };
         let mut http = self.json(status, &WireBatch(&response));
         for (name, value) in response.http_headers_iter() {
             http.headers_mut().append(name, value);
         }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            unavailable::mark(&mut http);
+        }
         http
     }
 
     fn status_of(self, response: &Response) -> StatusCode {
-        if is_internal_only(response) {
+        if refused_as_unavailable(response) {
+            StatusCode::SERVICE_UNAVAILABLE
+        } else if is_internal_only(response) {
             StatusCode::INTERNAL_SERVER_ERROR
         } else if self == Self::GraphQlResponse && !was_executed(response) {
             StatusCode::BAD_REQUEST
@@ -100,10 +117,20 @@ impl ResponseMedia {
     pub fn app_error(self, err: AppError) -> axum::response::Response {
         let status = match err {
             AppError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             _ => StatusCode::BAD_REQUEST,
         };
-        let response = Response::from_errors(vec![coded_error(err.message(), err.code())]);
-        self.json(status, &Wire(&response))
+        let mut error = coded_error(err.message(), err.code());
+        if let (AppError::ServiceUnavailable, Some(extensions)) = (&err, &mut error.extensions) {
+            extensions.set("retryAfter", crate::error::RETRY_AFTER_SECS);
+        }
+        let mut response = Response::from_errors(vec![error]);
+        annotate(&mut response);
+        let mut http = self.json(status, &Wire(&response));
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            unavailable::mark(&mut http);
+        }
+        http
     }
 
     /// A request refused before execution with `status` and a coded error.
@@ -112,7 +139,8 @@ impl ResponseMedia {
             StatusCode::INTERNAL_SERVER_ERROR => codes::INTERNAL_SERVER_ERROR,
             _ => codes::BAD_USER_INPUT,
         };
-        let response = Response::from_errors(vec![coded_error(message, code)]);
+        let mut response = Response::from_errors(vec![coded_error(message, code)]);
+        annotate(&mut response);
         self.json(status, &Wire(&response))
     }
 
@@ -127,6 +155,34 @@ impl ResponseMedia {
             }
         }
     }
+}
+
+/// Gives every error of `response` the request's id and counts it by code.
+fn annotate(response: &mut Response) {
+    for err in &mut response.errors {
+        request_id::stamp(err);
+        if let Some(Value::String(code)) = err.extensions.as_ref().and_then(|ext| ext.get("code")) {
+            crate::metrics::graphql_error(code);
+        }
+    }
+}
+
+/// True when an operation produced nothing because the database could not be
+/// reached: it carries SERVICE_UNAVAILABLE and no root field has a value, so
+/// running it again is the whole remedy.
+pub fn refused_as_unavailable(response: &Response) -> bool {
+    let unreachable = response.errors.iter().any(|err| {
+        err.extensions
+            .as_ref()
+            .and_then(|ext| ext.get("code"))
+            .is_some_and(|code| *code == Value::from(codes::SERVICE_UNAVAILABLE))
+    });
+    let produced_nothing = match &response.data {
+        Value::Null => true,
+        Value::Object(fields) => fields.values().all(|value| *value == Value::Null),
+        _ => false,
+    };
+    unreachable && produced_nothing
 }
 
 /// A response that failed as a whole for an internal reason (e.g. a panic).
@@ -229,6 +285,25 @@ mod tests {
             ResponseMedia::Json.status_of(&response),
             StatusCode::INTERNAL_SERVER_ERROR
         );
+    }
+
+    #[test]
+    fn an_unreachable_database_is_a_503_unless_something_was_produced() {
+        let unavailable = || {
+            let mut err = coded_error("later", codes::SERVICE_UNAVAILABLE);
+            err.path = vec![PathSegment::Field("feed".into())];
+            err
+        };
+        let refused = Response::from_errors(vec![unavailable()]);
+        assert_eq!(
+            ResponseMedia::Json.status_of(&refused),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        let mut partial = Response::new(
+            Value::from_json(serde_json::json!({ "me": { "id": "1" }, "feed": null })).unwrap(),
+        );
+        partial.errors.push(unavailable());
+        assert_eq!(ResponseMedia::Json.status_of(&partial), StatusCode::OK);
     }
 
     #[test]

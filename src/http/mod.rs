@@ -6,10 +6,13 @@ pub mod graphql;
 pub mod graphql_request;
 pub mod graphql_response;
 pub mod health;
+pub mod metrics;
 pub mod oauth;
 pub mod pages;
+pub mod request_id;
 pub mod server;
 pub mod timeout;
+pub mod unavailable;
 pub mod ws;
 
 use std::time::Duration;
@@ -21,6 +24,7 @@ use axum::middleware;
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::RequestBodyTimeoutLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
@@ -55,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .route("/graphiql/{*asset}", get(graphiql::asset))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::guarded))
         .route(
             "/verify-email",
             get(pages::verify_email_form).post(pages::verify_email_submit),
@@ -70,10 +75,11 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(cors(&state.services.config.allowed_origins()))
         .layer(CatchPanicLayer::custom(graphql::panic_response))
+        .layer(middleware::from_fn(request_id::scope))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &axum::http::Request<_>| {
-                    tracing::info_span!("request", method = %request.method(), path = request.uri().path())
+                    tracing::info_span!("request", method = %request.method(), path = request.uri().path(), request_id = %request_id::of(request))
                 })
                 .on_request(())
                 .on_response(
@@ -82,6 +88,14 @@ pub fn router(state: AppState) -> Router {
                         .latency_unit(tower_http::LatencyUnit::Micros),
                 ),
         )
+        .layer(middleware::from_fn(metrics::count_requests))
+        // Outermost: every request has a usable id before anything logs.
+        .layer(PropagateRequestIdLayer::new(request_id::HEADER))
+        .layer(SetRequestIdLayer::new(
+            request_id::HEADER,
+            request_id::MakeUuidV7,
+        ))
+        .layer(tower::util::MapRequestLayer::new(request_id::drop_unusable))
         .with_state(state)
 }
 
@@ -91,7 +105,12 @@ fn cors(origins: &[String]) -> CorsLayer {
         .iter()
         .filter_map(|origin| HeaderValue::from_str(origin).ok())
         .collect();
-    let mut allowed_headers = vec![header::CONTENT_TYPE, header::AUTHORIZATION, header::ACCEPT];
+    let mut allowed_headers = vec![
+        header::CONTENT_TYPE,
+        header::AUTHORIZATION,
+        header::ACCEPT,
+        request_id::HEADER,
+    ];
     allowed_headers.extend(
         graphql::PREFLIGHT_HEADERS
             .iter()
@@ -102,6 +121,8 @@ fn cors(origins: &[String]) -> CorsLayer {
         .allow_credentials(true)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers(allowed_headers)
+        // An SPA can read the id of a failed request to show or report it.
+        .expose_headers([request_id::HEADER])
         .max_age(Duration::from_secs(3600))
 }
 

@@ -78,7 +78,7 @@ pub async fn callback(
     // A browser already signed in links the new identity to its user.
     let signed_in_as = match authenticate(services, &headers, Some(peer.0)).await {
         Ok(auth) => auth.viewer.user_id(),
-        Err(_) => return failure(&OAuthError::Internal, &state),
+        Err(err) => return failure(&err.into(), &state),
     };
     let origin = client::origin(&headers, Some(peer.0), services.config.trust_proxy);
     let mut response = match state
@@ -116,6 +116,7 @@ fn failure(err: &OAuthError, state: &AppState) -> Response {
     let status = match err {
         OAuthError::Unreachable => StatusCode::BAD_GATEWAY,
         OAuthError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        OAuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         OAuthError::EmailTaken => StatusCode::CONFLICT,
         OAuthError::LinkNeedsVerifiedEmail => StatusCode::FORBIDDEN,
         _ => StatusCode::BAD_REQUEST,
@@ -125,5 +126,9 @@ fn failure(err: &OAuthError, state: &AppState) -> Response {
         "<p>{}</p><p><a href=\"{app}\">Back to the app</a></p>",
         text(&err.to_string())
     );
-    page(status, "Sign-in failed", &body)
+    let mut response = page(status, "Sign-in failed", &body);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        crate::http::unavailable::mark(&mut response);
+    }
+    response
 }

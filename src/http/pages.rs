@@ -194,6 +194,15 @@ fn failure(err: &AppError, user_message: &str) -> Response {
             "Too many attempts",
             "<p>Try again later.</p>",
         ),
+        AppError::ServiceUnavailable => {
+            let mut response = page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Briefly unavailable",
+                "<p>Please try again in a few seconds.</p>",
+            );
+            crate::http::unavailable::mark(&mut response);
+            response
+        }
         _ => page(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Something went wrong",

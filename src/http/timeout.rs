@@ -61,7 +61,11 @@ pub fn body_failure(rejection: &BytesRejection) -> (StatusCode, String) {
 
 /// A GraphQL-shaped error body with a contract code.
 fn error_response(status: StatusCode, message: &str, code: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    let mut extensions = json!({ "code": code });
+    if let Some(id) = crate::http::request_id::current() {
+        extensions["requestId"] = id.into();
+    }
+    let body = json!({ "errors": [{ "message": message, "extensions": extensions }] });
     (
         status,
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],

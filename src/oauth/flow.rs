@@ -171,11 +171,7 @@ impl OAuthService {
             redirect_to: landing.to_string(),
             expires_at: Utc::now() + STATE_LIFETIME,
         };
-        let mut conn = services
-            .pool
-            .get()
-            .await
-            .map_err(|_| OAuthError::Internal)?;
+        let mut conn = services.pool.get().await?;
         oauth_state::insert(&mut conn, &pending).await?;
         Ok((url, state))
     }
@@ -218,11 +214,7 @@ impl OAuthService {
     ) -> Result<(SignedIn, Url, AuditKind), OAuthError> {
         let state = params.state.as_deref().ok_or(OAuthError::BadState)?;
         let pending = {
-            let mut conn = services
-                .pool
-                .get()
-                .await
-                .map_err(|_| OAuthError::Internal)?;
+            let mut conn = services.pool.get().await?;
             oauth_state::consume(&mut conn, &tokens::sha256(state), &provider.name)
                 .await?
                 .ok_or(OAuthError::BadState)?
@@ -273,11 +265,7 @@ impl OAuthService {
             }
         };
         let stored = self.stored_tokens(&provider_tokens);
-        let mut conn = services
-            .pool
-            .get()
-            .await
-            .map_err(|_| OAuthError::Internal)?;
+        let mut conn = services.pool.get().await?;
         let linked =
             linking::link(&mut conn, &provider.name, &identity, &stored, signed_in_as).await?;
         let started = session::start(&mut conn, linked.user.id).await?;

@@ -47,17 +47,32 @@ pub enum OAuthError {
     LinkNeedsVerifiedEmail,
     #[error("Something went wrong. Please try again later.")]
     Internal,
+    #[error("The service is briefly unavailable. Please try again in a few seconds.")]
+    Unavailable,
 }
 
 impl From<crate::error::AppError> for OAuthError {
-    fn from(_: crate::error::AppError) -> Self {
-        Self::Internal
+    fn from(err: crate::error::AppError) -> Self {
+        match err {
+            crate::error::AppError::ServiceUnavailable => Self::Unavailable,
+            _ => Self::Internal,
+        }
     }
 }
 
 impl From<diesel::result::Error> for OAuthError {
     fn from(err: diesel::result::Error) -> Self {
+        if crate::db::availability::is_unavailable(&err) {
+            tracing::warn!(error = %err, "the database cannot be reached during an OAuth sign-in");
+            return Self::Unavailable;
+        }
         tracing::error!(error = %err, "database error during an OAuth sign-in");
         Self::Internal
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for OAuthError {
+    fn from(err: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        crate::error::AppError::from(err).into()
     }
 }

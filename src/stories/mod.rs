@@ -86,6 +86,7 @@ pub async fn generate(services: &Services, user_id: Uuid, period: &str) -> AppRe
             .is_none()
         {
             let resets_at = next_reset(now);
+            crate::metrics::story_quota_refused();
             return Err(AppError::RateLimited {
                 message: format!("today's {limit} story generations are used up").into(),
                 retry_after_secs: u64::try_from((resets_at - now).num_seconds().max(1))

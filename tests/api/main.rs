@@ -19,6 +19,7 @@ mod live;
 mod logs;
 mod migrations;
 mod oauth;
+mod observability;
 mod schema;
 mod server_limits;
 mod social;

@@ -99,3 +99,25 @@ pub async fn delete_expired(conn: &mut AsyncPgConnection) -> QueryResult<usize> 
         .execute(conn)
         .await
 }
+
+/// How much email waits to be sent.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct Backlog {
+    /// Emails in the outbox.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub depth: i64,
+    /// Age of the oldest of them, in seconds (0 when there is none).
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub oldest_age_secs: f64,
+}
+
+/// The outbox's depth and the age of its oldest email, in one statement.
+pub async fn backlog(conn: &mut AsyncPgConnection) -> QueryResult<Backlog> {
+    diesel::sql_query(
+        "SELECT count(*) AS depth,
+                COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_age_secs
+         FROM email_outbox",
+    )
+    .get_result(conn)
+    .await
+}

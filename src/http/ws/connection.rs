@@ -75,6 +75,7 @@ impl Close {
 impl Connection {
     /// Serves the socket until either side closes it.
     pub async fn run(self, mut socket: WebSocket) {
+        let _open = crate::metrics::OpenSocket::opened();
         let outcome = if socket.protocol().is_none() {
             Err(Close::new(
                 close::SUBPROTOCOL,
@@ -139,6 +140,7 @@ impl Connection {
         let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
         let mut heard_at = Instant::now();
         let mut active: HashSet<String> = HashSet::new();
+        let mut counted = crate::metrics::SocketSubscriptions::default();
         loop {
             tokio::select! {
                 biased;
@@ -156,6 +158,7 @@ impl Connection {
                     Some(WsMessage::Text(text)) => {
                         if let Some(id) = completed_id(&text) {
                             active.remove(&id);
+                            counted.set(active.len());
                         }
                         send(socket, Message::Text(text.into())).await?;
                     }
@@ -200,10 +203,12 @@ impl Connection {
                                 continue;
                             }
                             active.insert(id.clone());
+                            counted.set(active.len());
                             forward(&inbox, ClientMessage::Start { id, payload })?;
                         }
                         ClientMessage::Stop { id } => {
                             active.remove(&id);
+                            counted.set(active.len());
                             forward(&inbox, ClientMessage::Stop { id })?;
                         }
                         ClientMessage::ConnectionTerminate => return Ok(()),

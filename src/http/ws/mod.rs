@@ -64,6 +64,8 @@ pub async fn get(
         cookie,
         origin: client::origin(&headers, Some(peer.0), config.trust_proxy),
     };
+    // The socket's log lines keep the upgrade request's span (and its id).
+    let span = tracing::Span::current();
     upgrade
         .protocols([SUBPROTOCOL])
         // tungstenite's default read buffer (128 KiB) per idle socket would
@@ -71,7 +73,7 @@ pub async fn get(
         .read_buffer_size(4 * 1024)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| connection.run(socket))
+        .on_upgrade(move |socket| tracing::Instrument::instrument(connection.run(socket), span))
 }
 
 /// True when the request carries no `Origin` or one of `allowed`.
