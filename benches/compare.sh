@@ -25,7 +25,7 @@
 # Settings (environment): PGHOST, PGPORT, PGUSER; BENCH_DB (growth_diary_bench_compare); REUSE_DB;
 # SEED_USERS, SEED_POSTS_PER_USER, SEED_LIKES, SEED_REPLIES; CONNECTIONS (64), THREADS (2),
 # WARMUP (3), DURATION (10), ROUNDS (2); POOL_SIZE (10, both servers); BASE_PORT (18180);
-# SKIP_BUILD=1, BENCH_BIN, BASELINE_BIN; BURST (1); GROWTH (0), GROWTH_SMALL_POSTS (10000),
+# SSLMODE (disable: plain text, as PostGraphile connects); SKIP_BUILD=1, BENCH_BIN, BASELINE_BIN; BURST (1); GROWTH (0), GROWTH_SMALL_POSTS (10000),
 # GROWTH_LARGE_POSTS (1000000), REUSE_GROWTH_DB=1; RESULTS_DIR.
 set -euo pipefail
 
@@ -112,7 +112,7 @@ wait_ready() {
 start_growth_diary() {
     local name="$1" bin="$2" db="$3" port
     port="$(free_port)"
-    env DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn \
+    env DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db?sslmode=${SSLMODE:-disable}" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn \
         NO_COLOR=1 DATABASE_POOL_SIZE="$POOL_SIZE" "$bin" serve >>"$RESULTS_DIR/server-$name.log" 2>&1 &
     PIDS[$name]=$!
     URLS[$name]="http://127.0.0.1:$port/graphql"
