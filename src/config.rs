@@ -115,7 +115,7 @@ pub enum DatabaseTarget {
 /// A clap value parser whose errors leave the value out: a connection
 /// string may carry a password.
 #[derive(Clone)]
-pub struct QuietParser<T>(fn(&str) -> Result<T, String>);
+pub struct QuietParser<T>(pub fn(&str) -> Result<T, String>);
 
 impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for QuietParser<T> {
     type Value = T;
@@ -389,7 +389,7 @@ pub struct WriteLimitConfig {
 #[derive(Debug, Clone, clap::Args)]
 pub struct EmailConfig {
     /// SMTP server, e.g. `smtps://user:pass@smtp.example.com` or `smtp://127.0.0.1:1025`; unset: emails are logged.
-    #[arg(long, env = "SMTP_URL", value_parser = parse_smtp_url)]
+    #[arg(long, env = "SMTP_URL", value_parser = QuietParser(parse_smtp_url))]
     pub smtp_url: Option<secrecy::SecretString>,
 
     /// Sender of every email.
@@ -490,7 +490,7 @@ pub struct OAuthConfig {
     pub oauth_oidc_name: String,
 
     /// 32 bytes, base64: encrypts provider tokens at rest (AES-256-GCM); unset: tokens are not stored.
-    #[arg(long, env = "ENCRYPTION_KEY", value_parser = parse_encryption_key)]
+    #[arg(long, env = "ENCRYPTION_KEY", value_parser = QuietParser(parse_encryption_key))]
     pub encryption_key: Option<EncryptionKey>,
 }
 
@@ -542,7 +542,7 @@ pub struct DocumentConfig {
 #[derive(Debug, Clone, clap::Args)]
 pub struct MetricsConfig {
     /// Bearer token a scraper sends to `GET /metrics` on the main address (16 to 256 visible ASCII characters); unset: 404 there.
-    #[arg(long, env = "METRICS_TOKEN", value_parser = parse_metrics_token)]
+    #[arg(long, env = "METRICS_TOKEN", value_parser = QuietParser(parse_metrics_token))]
     pub metrics_token: Option<secrecy::SecretString>,
 
     /// A separate address serving only `GET /metrics`, without a token (keep it private to the scraper).

@@ -25,7 +25,7 @@ use std::time::Instant;
 use tokio_postgres::IsolationLevel;
 
 use crate::auth::secretbox::SecretBox;
-use crate::config::{DatabaseConfig, EncryptionKey, parse_encryption_key};
+use crate::config::{DatabaseConfig, EncryptionKey, QuietParser, parse_encryption_key};
 use crate::db::connect::{self, ConnectError};
 pub use report::Report;
 use source::{Layout, SourceUrl};
@@ -40,7 +40,7 @@ pub struct ImportArgs {
     pub database: DatabaseConfig,
 
     /// The Next.js app's database: its Prisma `DATABASE_URL` (`?schema=` is honoured).
-    #[arg(long = "from", env = "IMPORT_FROM_URL", value_parser = source::parse_url)]
+    #[arg(long = "from", env = "IMPORT_FROM_URL", value_parser = QuietParser(source::parse_url))]
     pub from: SourceUrl,
 
     /// Check every row and print what would be imported; write nothing.
@@ -48,7 +48,7 @@ pub struct ImportArgs {
     pub dry_run: bool,
 
     /// 32 bytes, base64: encrypts the imported provider tokens; unset: they are not imported.
-    #[arg(long, env = "ENCRYPTION_KEY", value_parser = parse_encryption_key)]
+    #[arg(long, env = "ENCRYPTION_KEY", value_parser = QuietParser(parse_encryption_key))]
     pub encryption_key: Option<EncryptionKey>,
 }
 

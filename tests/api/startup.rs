@@ -132,3 +132,36 @@ fn print_schema_prints_the_sdl() {
         growth_diary::graphql::sdl()
     );
 }
+
+#[test]
+fn a_rejected_secret_is_not_repeated_on_stderr() {
+    let secret = "hunter2-not-shown";
+    for (name, value) in [
+        (
+            "SMTP_URL",
+            format!("ftp://mailer:{secret}@mail.example.com"),
+        ),
+        ("ENCRYPTION_KEY", secret.to_string()),
+        ("METRICS_TOKEN", format!("{secret} with spaces")),
+        ("DATABASE_URL", format!("postgres://app:{secret}@127.0.0.1")),
+    ] {
+        let output = run(&[(name, &value)], &[]);
+        assert!(!output.status.success(), "{name} must be refused");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!stderr.contains(secret), "{name}'s value leaked: {stderr}");
+    }
+    let output = run(
+        &[],
+        &[
+            "import-prisma",
+            "--from",
+            &format!("postgres://old:{secret}@127.0.0.1:5432"),
+        ],
+    );
+    assert!(
+        !output.status.success(),
+        "a --from without a database is refused"
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains(secret), "--from leaked: {stderr}");
+}
