@@ -169,7 +169,10 @@ fn verifier(
     let algorithms = provider.signature_verification_algorithms;
     let verifies = matches!(mode, SslMode::VerifyCa | SslMode::VerifyFull);
     if !verifies && root_cert.is_none() {
-        return Ok(Arc::new(AnyCertificate { algorithms }));
+        return Ok(Arc::new(NameUnchecked {
+            roots: None,
+            algorithms,
+        }));
     }
     let roots = Arc::new(roots(root_cert)?);
     if mode == SslMode::VerifyFull {
@@ -178,7 +181,10 @@ fn verifier(
             .map_err(|err| TlsError::Config(err.to_string()))?;
         return Ok(full);
     }
-    Ok(Arc::new(ChainOnly { roots, algorithms }))
+    Ok(Arc::new(NameUnchecked {
+        roots: Some(roots),
+        algorithms,
+    }))
 }
 
 /// The roots in `sslrootcert`, or the public (Mozilla) roots when it is
@@ -250,56 +256,18 @@ fn file_error(param: &'static str, path: &Path, err: &rustls::pki_types::pem::Er
     }
 }
 
-/// `require` without a root certificate: any certificate, as libpq accepts
-/// it, but the handshake must still be signed by that certificate's key.
+/// Every mode short of `verify-full`: the host name is never checked. With
+/// `roots` (`verify-ca`, or a root certificate given to a weaker mode) the
+/// chain must lead to one of them; without (`require` and the like) any
+/// certificate is accepted, as libpq accepts it. Either way the handshake
+/// must be signed by the certificate's key.
 #[derive(Debug)]
-struct AnyCertificate {
+struct NameUnchecked {
+    roots: Option<Arc<RootCertStore>>,
     algorithms: WebPkiSupportedAlgorithms,
 }
 
-impl ServerCertVerifier for AnyCertificate {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp_response: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.algorithms)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.algorithms.supported_schemes()
-    }
-}
-
-/// `verify-ca`: the chain must lead to a trusted root; the name is not checked.
-#[derive(Debug)]
-struct ChainOnly {
-    roots: Arc<RootCertStore>,
-    algorithms: WebPkiSupportedAlgorithms,
-}
-
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for NameUnchecked {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -308,14 +276,16 @@ impl ServerCertVerifier for ChainOnly {
         _ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        let cert = ParsedCertificate::try_from(end_entity)?;
-        rustls::client::verify_server_cert_signed_by_trust_anchor(
-            &cert,
-            &self.roots,
-            intermediates,
-            now,
-            self.algorithms.all,
-        )?;
+        if let Some(roots) = &self.roots {
+            let cert = ParsedCertificate::try_from(end_entity)?;
+            rustls::client::verify_server_cert_signed_by_trust_anchor(
+                &cert,
+                roots,
+                intermediates,
+                now,
+                self.algorithms.all,
+            )?;
+        }
         Ok(ServerCertVerified::assertion())
     }
 
