@@ -53,17 +53,6 @@ async fn sign_up_in(server: &TestServer, browser: &reqwest::Client, email: &str,
     assert!(body["data"]["signUp"]["user"]["id"].is_string(), "{body}");
 }
 
-async fn count(server: &TestServer, sql: &str) -> i64 {
-    server
-        .db
-        .client()
-        .await
-        .query_one(sql, &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 async fn password_sign_in(server: &TestServer, email: &str, password: &str) -> Value {
     server
         .gql(
@@ -94,7 +83,7 @@ async fn a_pre_registered_squatter_keeps_no_way_into_the_owners_account() {
             .unwrap()
             .contains("Confirm your email address first")
     );
-    assert_eq!(count(&server, "SELECT count(*) FROM accounts").await, 0);
+    assert_eq!(server.db.rows("accounts").await, 0);
 
     // 3. A mail scanner fetches the verification link: the page answers, and
     //    nothing is verified or spent.
@@ -112,16 +101,15 @@ async fn a_pre_registered_squatter_keeps_no_way_into_the_owners_account() {
         );
     }
     assert_eq!(
-        count(
-            &server,
-            "SELECT count(*) FROM users WHERE verified OR email_verified IS NOT NULL"
-        )
-        .await,
+        server
+            .db
+            .rows("users WHERE verified OR email_verified IS NOT NULL")
+            .await,
         0,
         "a GET verifies nothing"
     );
     assert_eq!(
-        count(&server, "SELECT count(*) FROM verification_tokens").await,
+        server.db.rows("verification_tokens").await,
         1,
         "a GET spends nothing"
     );
@@ -198,11 +186,10 @@ async fn the_verification_page_posts_and_refuses_other_sites() {
     assert_eq!(no_token.status(), StatusCode::BAD_REQUEST);
 
     let verified = || async {
-        count(
-            &server,
-            "SELECT count(*) FROM users WHERE verified AND email_verified IS NOT NULL",
-        )
-        .await
+        server
+            .db
+            .rows("users WHERE verified AND email_verified IS NOT NULL")
+            .await
     };
     let cross_site = reqwest::Client::new()
         .post(server.url("/verify-email"))

@@ -193,15 +193,6 @@ async fn stored_hash(db: &TestDb, email: &str) -> String {
         .get(0)
 }
 
-async fn row_count(db: &TestDb, table: &str) -> i64 {
-    db.client()
-        .await
-        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
-        .await
-        .expect("count rows")
-        .get(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn everything_moves_in_and_broken_rows_are_reported_and_skipped() {
     let source = old_app().await;
@@ -246,7 +237,7 @@ async fn everything_moves_in_and_broken_rows_are_reported_and_skipped() {
         ("verification_tokens", 1),
         ("password_resets", 2),
     ] {
-        assert_eq!(row_count(&server.db, table).await, rows, "{table}");
+        assert_eq!(server.db.rows(table).await, rows, "{table}");
     }
 
     // Counters: every post's like and reply counts equal its rows.
@@ -457,7 +448,7 @@ async fn a_second_run_imports_only_what_is_new() {
     ];
     let mut before = Vec::new();
     for table in tables {
-        before.push(row_count(&server.db, table).await);
+        before.push(server.db.rows(table).await);
     }
 
     let second = import(&server, &source, true).await;
@@ -471,7 +462,7 @@ async fn a_second_run_imports_only_what_is_new() {
     }
     let mut after = Vec::new();
     for table in tables {
-        after.push(row_count(&server.db, table).await);
+        after.push(server.db.rows(table).await);
     }
     assert_eq!(before, after, "nothing is doubled");
 
@@ -527,7 +518,7 @@ async fn a_dry_run_reports_and_writes_nothing() {
     assert!(printed.contains("would import"), "{printed}");
     assert!(printed.ends_with("nothing was written"), "{printed}");
     for table in ["users", "posts", "likes", "legacy_ids"] {
-        assert_eq!(row_count(&server.db, table).await, 0, "{table}");
+        assert_eq!(server.db.rows(table).await, 0, "{table}");
     }
 }
 
@@ -556,7 +547,7 @@ async fn without_a_key_provider_tokens_are_dropped_with_a_warning() {
         .get(0);
     assert_eq!(tokens, 0);
     assert_eq!(
-        row_count(&server.db, "accounts").await,
+        server.db.rows("accounts").await,
         2,
         "the accounts themselves come"
     );

@@ -18,17 +18,6 @@ async fn server_for(provider: &OAuthProvider, key: Option<&'static str>) -> Test
     .await
 }
 
-async fn count(server: &TestServer, sql: &str) -> i64 {
-    server
-        .db
-        .client()
-        .await
-        .query_one(sql, &[])
-        .await
-        .unwrap()
-        .get(0)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_sign_in_ends_signed_in_and_a_second_reuses_the_account() {
     let provider = OAuthProvider::start(
@@ -54,11 +43,10 @@ async fn a_full_sign_in_ends_signed_in_and_a_second_reuses_the_account() {
         json!([{ "provider": PROVIDER, "providerAccountId": "oidc-user-1" }])
     );
     assert_eq!(
-        count(
-            &server,
-            "SELECT count(*) FROM accounts WHERE access_token IS NULL AND id_token IS NULL"
-        )
-        .await,
+        server
+            .db
+            .rows("accounts WHERE access_token IS NULL AND id_token IS NULL")
+            .await,
         1,
         "no key, no stored tokens"
     );
@@ -73,22 +61,20 @@ async fn a_full_sign_in_ends_signed_in_and_a_second_reuses_the_account() {
         first["id"],
         "the same identity signs into the same user"
     );
-    assert_eq!(count(&server, "SELECT count(*) FROM accounts").await, 1);
-    assert_eq!(count(&server, "SELECT count(*) FROM users").await, 1);
+    assert_eq!(server.db.rows("accounts").await, 1);
+    assert_eq!(server.db.rows("users").await, 1);
     assert_eq!(
-        count(
-            &server,
-            "SELECT count(*) FROM audit_events WHERE kind = 'oauth_sign_up'"
-        )
-        .await,
+        server
+            .db
+            .rows("audit_events WHERE kind = 'oauth_sign_up'")
+            .await,
         1
     );
     assert_eq!(
-        count(
-            &server,
-            "SELECT count(*) FROM audit_events WHERE kind = 'oauth_sign_in'"
-        )
-        .await,
+        server
+            .db
+            .rows("audit_events WHERE kind = 'oauth_sign_in'")
+            .await,
         1
     );
 }
@@ -121,7 +107,7 @@ async fn a_verified_email_links_to_the_existing_user_and_tokens_are_encrypted() 
         .gql_as(Some(&token), "{ me { id } }", json!({}))
         .await;
     assert_eq!(linked["id"], existing["data"]["me"]["id"]);
-    assert_eq!(count(&server, "SELECT count(*) FROM users").await, 1);
+    assert_eq!(server.db.rows("users").await, 1);
 
     let sealed: String = server
         .db
@@ -164,13 +150,12 @@ async fn an_unverified_email_never_links() {
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     assert!(refused.text().await.unwrap().contains("already exists"));
     assert_eq!(me(&server, &browser).await, Value::Null, "no session");
-    assert_eq!(count(&server, "SELECT count(*) FROM accounts").await, 0);
+    assert_eq!(server.db.rows("accounts").await, 0);
     assert_eq!(
-        count(
-            &server,
-            "SELECT count(*) FROM audit_events WHERE kind = 'oauth_failed'"
-        )
-        .await,
+        server
+            .db
+            .rows("audit_events WHERE kind = 'oauth_failed'")
+            .await,
         1
     );
 }
@@ -228,7 +213,7 @@ async fn tampered_and_replayed_state_and_a_wrong_verifier_fail() {
     assert!(response.text().await.unwrap().contains("did not confirm"));
     assert_eq!(me(&server, &browser_d).await, Value::Null);
     assert_eq!(
-        count(&server, "SELECT count(*) FROM sessions").await,
+        server.db.rows("sessions").await,
         1,
         "only the one good sign-in made a session"
     );
@@ -259,7 +244,7 @@ async fn access_denied_ends_on_an_error_page() {
     assert_eq!(denied.status(), StatusCode::BAD_REQUEST);
     assert!(denied.text().await.unwrap().contains("access_denied"));
     assert_eq!(me(&server, &browser).await, Value::Null);
-    assert_eq!(count(&server, "SELECT count(*) FROM users").await, 0);
+    assert_eq!(server.db.rows("users").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -307,7 +292,7 @@ async fn the_last_way_to_sign_in_cannot_be_unlinked() {
         .await
         .unwrap();
     assert_eq!(error_code(&body), Some("BAD_USER_INPUT"), "{body}");
-    assert_eq!(count(&server, "SELECT count(*) FROM accounts").await, 1);
+    assert_eq!(server.db.rows("accounts").await, 1);
 }
 
 /// GitHub's OAuth and REST endpoints, faked in the test process (GitHub itself
@@ -488,7 +473,7 @@ async fn id_tokens_for_another_client_or_not_yet_valid_are_refused() {
     let early = sign_in(&server, &browser, None).await;
     assert_eq!(early.status(), StatusCode::BAD_REQUEST);
     assert_eq!(me(&server, &browser).await, Value::Null, "no session");
-    assert_eq!(count(&server, "SELECT count(*) FROM users").await, 0);
+    assert_eq!(server.db.rows("users").await, 0);
 
     provider.set_claims(claims(
         &base,

@@ -107,6 +107,17 @@ impl TestDb {
             .expect("connect to the test database")
     }
 
+    /// How many rows `SELECT count(*) FROM <from>` counts (`from`: a table,
+    /// optionally followed by a WHERE clause).
+    pub async fn rows(&self, from: &str) -> i64 {
+        self.client()
+            .await
+            .query_one(&format!("SELECT count(*) FROM {from}"), &[])
+            .await
+            .expect("count rows")
+            .get(0)
+    }
+
     /// A diesel connection, for factories.
     pub async fn conn(&self) -> diesel_async::AsyncPgConnection {
         connect::establish(&self.url, TIMEOUT)
