@@ -18,6 +18,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::Message;
 
+use crate::harness::process::{wait_for_address, wait_for_listening};
 use crate::harness::server::sign_up;
 use crate::harness::{TestDb, TestServer};
 
@@ -510,18 +511,18 @@ async fn metrics_are_not_served_on_the_main_address_without_a_token() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_count_known_traffic() {
     let db = TestDb::new().await;
-    let metrics_addr = free_address();
     let server = ServerProcess::start(
         &db,
         &[
             ("METRICS_TOKEN", TOKEN),
-            ("METRICS_ADDR", &metrics_addr),
+            ("METRICS_ADDR", "127.0.0.1:0"),
             ("POSTS_PER_HOUR", "1"),
             ("STORY_DAILY_LIMIT", "0"),
         ],
     )
     .await;
     let metrics_url = server.url("/metrics");
+    let metrics_addr = wait_for_address("serving metrics", || server.log());
 
     // The main address wants the token.
     let refused = reqwest::get(&metrics_url).await.unwrap();
@@ -897,12 +898,6 @@ async fn open_socket(base: &str) -> Socket {
     socket
 }
 
-/// An address nothing listens on (bound, then let go).
-fn free_address() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().to_string()
-}
-
 /// The real binary on a test database, logging into a file.
 struct ServerProcess {
     child: Child,
@@ -912,20 +907,13 @@ struct ServerProcess {
 
 impl ServerProcess {
     async fn start(db: &TestDb, env: &[(&str, &str)]) -> Self {
-        let addr = free_address();
         let log =
             std::env::temp_dir().join(format!("growth-diary-observe-{}.log", uuid::Uuid::now_v7()));
         let file = std::fs::File::create(&log).unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_growth-diary"));
         command
-            .env(
-                "DATABASE_URL",
-                format!(
-                    "postgres://postgres@127.0.0.1:5432/{}",
-                    db.url.database_name()
-                ),
-            )
-            .env("LISTEN_ADDR", &addr)
+            .env("DATABASE_URL", db.connection_string())
+            .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("NO_COLOR", "1")
             .env("SKIP_MIGRATIONS", "true")
             .env_remove("SMTP_URL")
@@ -938,8 +926,10 @@ impl ServerProcess {
         for (key, value) in env {
             command.env(key, value);
         }
+        let child = command.spawn().expect("the binary runs");
+        let addr = wait_for_listening(|| std::fs::read_to_string(&log).unwrap_or_default());
         let server = Self {
-            child: command.spawn().expect("the binary runs"),
+            child,
             base: format!("http://{addr}"),
             log,
         };

@@ -9,7 +9,12 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The address in a log's "listening" line (text or JSON format), if it is there yet.
 pub fn listening_addr(log: &str) -> Option<SocketAddr> {
-    let line = log.lines().find(|line| line.contains("listening"))?;
+    address_after(log, "listening")
+}
+
+/// The `addr` field of the first log line holding `marker`, if it is there yet.
+pub fn address_after(log: &str, marker: &str) -> Option<SocketAddr> {
+    let line = log.lines().find(|line| line.contains(marker))?;
     let start = line
         .find("addr=")
         .map(|at| at + "addr=".len())
@@ -22,16 +27,22 @@ pub fn listening_addr(log: &str) -> Option<SocketAddr> {
 }
 
 /// Polls `read_log` until it shows the listening address, or panics after [`START_TIMEOUT`].
-pub fn wait_for_listening(mut read_log: impl FnMut() -> String) -> SocketAddr {
+pub fn wait_for_listening(read_log: impl FnMut() -> String) -> SocketAddr {
+    wait_for_address("listening", read_log)
+}
+
+/// Polls `read_log` until a line holding `marker` names its address, or
+/// panics after [`START_TIMEOUT`].
+pub fn wait_for_address(marker: &str, mut read_log: impl FnMut() -> String) -> SocketAddr {
     let deadline = std::time::Instant::now() + START_TIMEOUT;
     loop {
         let log = read_log();
-        if let Some(addr) = listening_addr(&log) {
+        if let Some(addr) = address_after(&log, marker) {
             return addr;
         }
         assert!(
             std::time::Instant::now() < deadline,
-            "the server never said where it listens:\n{log}"
+            "the server never said where it is {marker}:\n{log}"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
