@@ -2,99 +2,41 @@
 //! (`RUST_LOG=growth_diary::sql=trace`) and emails logged (no `SMTP_URL`),
 //! writes no reset or verification token.
 
-use std::path::PathBuf;
-use std::process::{Child, Command};
-use std::time::Duration;
-
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::harness::TestDb;
-use crate::harness::process::wait_for_listening;
+use crate::harness::process::ServerProcess;
 
-/// The binary, serving a test database, logging into a file.
-struct LoggingServer {
-    child: Child,
-    base: String,
-    log: PathBuf,
+/// The binary with the SQL trace on, and `extra_env`.
+fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> ServerProcess {
+    let mut env = vec![("RUST_LOG", "info,growth_diary::sql=trace")];
+    env.extend_from_slice(extra_env);
+    ServerProcess::start(db, &env)
 }
 
-impl LoggingServer {
-    fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> Self {
-        let log =
-            std::env::temp_dir().join(format!("growth-diary-log-{}.log", uuid::Uuid::now_v7()));
-        let file = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_growth-diary"));
-        command
-            .env("DATABASE_URL", db.connection_string())
-            .env("LISTEN_ADDR", "127.0.0.1:0")
-            .env("RUST_LOG", "info,growth_diary::sql=trace")
-            .env("NO_COLOR", "1")
-            .env_remove("SMTP_URL")
-            .env_remove("LOG_EMAIL_LINKS")
-            .env_remove("LOG_SQL_BINDS")
-            .stdout(file.try_clone().unwrap())
-            .stderr(file);
-        for (key, value) in extra_env {
-            command.env(key, value);
-        }
-        let child = command.spawn().expect("the binary runs");
-        let addr = wait_for_listening(|| std::fs::read_to_string(&log).unwrap_or_default());
-        Self {
-            child,
-            base: format!("http://{addr}"),
-            log,
-        }
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Polls until the log holds `count` lines containing `marker`.
-    async fn wait_for_log(&self, marker: &str, count: usize) -> String {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let log = self.log();
-            if log.matches(marker).count() >= count {
-                return log;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the log never showed {count} × {marker:?}:\n{log}"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    async fn gql(&self, query: &str, variables: Value) -> Value {
-        reqwest::Client::new()
-            .post(format!("{}/graphql", self.base))
-            .json(&json!({ "query": query, "variables": variables }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
+/// POSTs an operation without credentials.
+async fn gql(server: &ServerProcess, query: &str, variables: Value) -> Value {
+    server
+        .post_graphql(None, &json!({ "query": query, "variables": variables }))
+        .await
 }
 
-impl Drop for LoggingServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
-    }
+/// Polls until the log holds `count` lines containing `marker`.
+async fn wait_for_log(server: &ServerProcess, marker: &str, count: usize) -> String {
+    server
+        .wait_for_log(&format!("{count} × {marker:?}"), |log: &str| {
+            log.matches(marker).count() >= count
+        })
+        .await
 }
 
 /// Signs up and asks for a reset, waits until both emails are logged, and
 /// returns the log with the digests of the tokens the emails carried.
 async fn run_and_capture(extra_env: &[(&str, &str)]) -> (String, Vec<Vec<u8>>) {
     let db = TestDb::new().await;
-    let server = LoggingServer::start(&db, extra_env);
-    let signed_up = server
-        .gql(
+    let server = start(&db, extra_env);
+    let signed_up = gql(&server,
             "mutation { signUp(input: { email: \"logged@example.com\", password: \"correct horse battery\" }) { token } }",
             json!({}),
         )
@@ -103,19 +45,19 @@ async fn run_and_capture(extra_env: &[(&str, &str)]) -> (String, Vec<Vec<u8>>) {
         signed_up["data"]["signUp"]["token"].is_string(),
         "{signed_up}"
     );
-    let asked = server
-        .gql(
-            "mutation { requestPasswordReset(email: \"logged@example.com\") }",
-            json!({}),
-        )
-        .await;
+    let asked = gql(
+        &server,
+        "mutation { requestPasswordReset(email: \"logged@example.com\") }",
+        json!({}),
+    )
+    .await;
     assert_eq!(asked["data"]["requestPasswordReset"], true);
-    let log = server
-        .wait_for_log(
-            "email (no SMTP_URL set, so it is logged instead of sent)",
-            2,
-        )
-        .await;
+    let log = wait_for_log(
+        &server,
+        "email (no SMTP_URL set, so it is logged instead of sent)",
+        2,
+    )
+    .await;
     let client = db.client().await;
     let mut digests = Vec::new();
     for table in ["password_resets", "verification_tokens"] {

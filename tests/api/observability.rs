@@ -7,8 +7,6 @@
 //! started as a process of its own.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::{Child, Command};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -18,7 +16,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::Message;
 
-use crate::harness::process::{wait_for_address, wait_for_listening};
+use crate::harness::process::{ServerProcess, wait_for_address};
 use crate::harness::server::sign_up;
 use crate::harness::{TestDb, TestServer};
 
@@ -167,8 +165,7 @@ async fn every_log_line_of_a_request_carries_its_id() {
                 ("LOG_FORMAT", format),
                 ("RUST_LOG", "info,growth_diary::sql=trace"),
             ],
-        )
-        .await;
+        );
         let token = server.sign_up(&format!("log-{format}@example.com")).await;
         let post = json!({ "input": { "title": "Logged", "content": "c", "status": "PUBLISHED" } });
         let created = server
@@ -190,7 +187,7 @@ async fn every_log_line_of_a_request_carries_its_id() {
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         let log = server
-            .wait_for_log("finished processing request", &id)
+            .wait_for_log_line("finished processing request", &id)
             .await;
         let lines: Vec<&str> = log.lines().filter(|line| line.contains(&id)).collect();
         // What each line says (a JSON line's message, unescaped).
@@ -519,8 +516,7 @@ async fn metrics_count_known_traffic() {
             ("POSTS_PER_HOUR", "1"),
             ("STORY_DAILY_LIMIT", "0"),
         ],
-    )
-    .await;
+    );
     let metrics_url = server.url("/metrics");
     let metrics_addr = wait_for_address("serving metrics", || server.log());
 
@@ -898,82 +894,29 @@ async fn open_socket(base: &str) -> Socket {
     socket
 }
 
-/// The real binary on a test database, logging into a file.
-struct ServerProcess {
-    child: Child,
-    base: String,
-    log: PathBuf,
+/// What these tests ask of a spawned server.
+trait Observed {
+    /// Polls until a log line holds both `marker` and `id`.
+    async fn wait_for_log_line(&self, marker: &str, id: &str) -> String;
+    /// POSTs a named operation, with an optional bearer token.
+    async fn gql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        operation: &str,
+        variables: Value,
+    ) -> Value;
+    /// Signs up `email` and returns the session token.
+    async fn sign_up(&self, email: &str) -> String;
 }
 
-impl ServerProcess {
-    async fn start(db: &TestDb, env: &[(&str, &str)]) -> Self {
-        let log =
-            std::env::temp_dir().join(format!("growth-diary-observe-{}.log", uuid::Uuid::now_v7()));
-        let file = std::fs::File::create(&log).unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_growth-diary"));
-        command
-            .env("DATABASE_URL", db.connection_string())
-            .env("LISTEN_ADDR", "127.0.0.1:0")
-            .env("NO_COLOR", "1")
-            .env("SKIP_MIGRATIONS", "true")
-            .env_remove("SMTP_URL")
-            .env_remove("RUST_LOG")
-            .env_remove("LOG_FORMAT")
-            .env_remove("METRICS_TOKEN")
-            .env_remove("METRICS_ADDR")
-            .stdout(file.try_clone().unwrap())
-            .stderr(file);
-        for (key, value) in env {
-            command.env(key, value);
-        }
-        let child = command.spawn().expect("the binary runs");
-        let addr = wait_for_listening(|| std::fs::read_to_string(&log).unwrap_or_default());
-        let server = Self {
-            child,
-            base: format!("http://{addr}"),
-            log,
-        };
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            if let Ok(response) = reqwest::get(server.url("/healthz")).await
-                && response.status() == StatusCode::OK
-            {
-                return server;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the server never answered:\n{}",
-                server.log()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-
-    /// Polls until a log line holds both `marker` and `id`.
-    async fn wait_for_log(&self, marker: &str, id: &str) -> String {
-        let deadline = tokio::time::Instant::now() + DEADLINE;
-        loop {
-            let log = self.log();
-            if log
-                .lines()
+impl Observed for ServerProcess {
+    async fn wait_for_log_line(&self, marker: &str, id: &str) -> String {
+        self.wait_for_log(&format!("a {marker:?} line with {id}"), |log| {
+            log.lines()
                 .any(|line| line.contains(marker) && line.contains(id))
-            {
-                return log;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "no {marker:?} line with {id}:\n{log}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     async fn gql(
@@ -983,15 +926,12 @@ impl ServerProcess {
         operation: &str,
         variables: Value,
     ) -> Value {
-        let mut request = reqwest::Client::new()
-            .post(self.url("/graphql"))
-            .json(&json!({ "query": query, "operationName": operation, "variables": variables }));
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        request.send().await.unwrap().json().await.unwrap()
+        self.post_graphql(
+            token,
+            &json!({ "query": query, "operationName": operation, "variables": variables }),
+        )
+        .await
     }
-
     async fn sign_up(&self, email: &str) -> String {
         let body = self
             .gql(
@@ -1005,13 +945,5 @@ impl ServerProcess {
             .as_str()
             .unwrap_or_else(|| panic!("sign-up failed: {body}"))
             .to_string()
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        let _ = std::fs::remove_file(&self.log);
     }
 }
