@@ -8,12 +8,14 @@
 //!    whether an earlier run imported it, or why it breaks this server's
 //!    rules (then it is skipped whole, with its children, and reported);
 //! 4. [`write`] inserts the accepted rows and their old ids into
-//!    `legacy_ids`; a dry run stops before this and rolls back.
+//!    `legacy_ids` (into an empty table, rows first and indexes after:
+//!    [`bulk`]); a dry run stops before this and rolls back.
 //!
 //! The source is read in one REPEATABLE READ snapshot, so a running app can
 //! stay up; an advisory lock keeps two imports into one database apart.
 //! This module sits below the web layer: it uses db, auth and social only.
 
+pub mod bulk;
 pub mod plan;
 pub mod report;
 pub mod source;

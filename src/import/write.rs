@@ -6,6 +6,7 @@
 use tokio_postgres::Transaction;
 
 use crate::import::ImportError;
+use crate::import::bulk;
 use crate::import::plan::{self, ACCEPTED};
 use crate::import::report::Report;
 use crate::import::source::{self, Model};
@@ -14,14 +15,16 @@ use crate::import::source::{self, Model};
 /// from the model's plan table.
 struct Insert {
     model: Model,
-    into: &'static str,
+    table: &'static str,
+    columns: &'static str,
     select: &'static str,
 }
 
 const INSERTS: [Insert; 10] = [
     Insert {
         model: source::USER,
-        into: "users (id, email, name, password_hash, verified, email_verified, image, \"current_role\",
+        table: "users",
+        columns: "(id, email, name, password_hash, verified, email_verified, image, \"current_role\",
                       experience_level, industry, years_of_experience, current_skills, target_skills, bio,
                       current_goals, achievement_score, daily_generation_count, last_generation_date,
                       created_at, updated_at)",
@@ -34,99 +37,131 @@ const INSERTS: [Insert; 10] = [
     },
     Insert {
         model: source::GOAL,
-        into: "goals (id, user_id, title, period, status, start_date, deadline, completed_at, created_at, updated_at)",
+        table: "goals",
+        columns: "(id, user_id, title, period, status, start_date, deadline, completed_at, created_at, updated_at)",
         select: "id, user_id, title, period::goal_period, status::goal_status, start_date, deadline, completed_at,
                  coalesce(created_at, now()), coalesce(updated_at, created_at, now())",
     },
     Insert {
         model: source::POST,
-        into: "posts (id, author_id, title, content, status, created_at, updated_at)",
+        table: "posts",
+        columns: "(id, author_id, title, content, status, created_at, updated_at)",
         select: "id, author_id, title, content, status::post_status,
                  coalesce(created_at, now()), coalesce(updated_at, created_at, now())",
     },
     Insert {
         model: source::LIKE,
-        into: "likes (id, user_id, post_id, created_at)",
+        table: "likes",
+        columns: "(id, user_id, post_id, created_at)",
         select: "id, user_id, post_id, coalesce(created_at, now())",
     },
     Insert {
         model: source::REPLY,
-        into: "replies (id, author_id, post_id, content, created_at, updated_at)",
+        table: "replies",
+        columns: "(id, author_id, post_id, content, created_at, updated_at)",
         select: "id, author_id, post_id, content,
                  coalesce(created_at, now()), coalesce(updated_at, created_at, now())",
     },
     Insert {
         model: source::STORY,
-        into: "stories (id, user_id, period, content, created_at, updated_at)",
+        table: "stories",
+        columns: "(id, user_id, period, content, created_at, updated_at)",
         select: "id, user_id, period, content,
                  coalesce(created_at, now()), coalesce(updated_at, created_at, now())",
     },
     Insert {
         model: source::ACCOUNT,
-        into: "accounts (id, user_id, type, provider, provider_account_id, refresh_token, access_token,
+        table: "accounts",
+        columns: "(id, user_id, type, provider, provider_account_id, refresh_token, access_token,
                          expires_at, token_type, scope, id_token, session_state)",
         select: "id, user_id, type, provider, provider_account_id, refresh_token, access_token,
                  expires_at, token_type, scope, id_token, session_state",
     },
     Insert {
         model: source::SESSION,
-        into: "sessions (id, user_id, session_token_sha256, expires)",
+        table: "sessions",
+        columns: "(id, user_id, session_token_sha256, expires)",
         select: "id, user_id, token_sha256, expires",
     },
     Insert {
         model: source::VERIFICATION_TOKEN,
-        into: "verification_tokens (identifier, token_sha256, expires)",
+        table: "verification_tokens",
+        columns: "(identifier, token_sha256, expires)",
         select: "identifier, token_sha256, expires",
     },
     Insert {
         model: source::PASSWORD_RESET,
-        into: "password_resets (id, user_id, token_sha256, expires_at, used, created_at)",
+        table: "password_resets",
+        columns: "(id, user_id, token_sha256, expires_at, used, created_at)",
         select: "id, user_id, token_sha256, expires_at, used, coalesce(created_at, now())",
     },
 ];
 
 /// Writes every accepted row and its mapping. Each table must receive exactly
 /// the rows its plan accepted, else the whole import fails (and rolls back).
+/// Tables empty until now are filled first and indexed after ([`bulk`]).
 pub async fn all(tx: &Transaction<'_>, report: &Report) -> Result<(), ImportError> {
+    let planned_total: u64 = report.tables.iter().map(|table| table.imported).sum();
+    let mappings = match planned_total {
+        0 => None,
+        _ => bulk::defer_if_empty(tx, "legacy_ids").await?,
+    };
     for insert in &INSERTS {
-        let plan = plan::table(&insert.model);
         let model = insert.model.name;
-        // Verification tokens map to no row: their `id` is NULL.
-        let id = if insert.model.name == source::VERIFICATION_TOKEN.name {
-            "NULL::uuid"
-        } else {
-            "id"
-        };
-        let failed = ImportError::target("cannot write the imported rows");
-        let mapped = tx
-            .execute(
-                &format!(
-                    "INSERT INTO legacy_ids (model, legacy_id, id)
-                     SELECT '{model}', legacy_id, {id} FROM {plan} WHERE {ACCEPTED}"
-                ),
-                &[],
-            )
-            .await
-            .map_err(&failed)?;
-        let written = tx
-            .execute(
-                &format!(
-                    "INSERT INTO {} SELECT {} FROM {plan} WHERE {ACCEPTED}",
-                    insert.into, insert.select
-                ),
-                &[],
-            )
-            .await
-            .map_err(&failed)?;
         let planned = report.table(model).imported;
+        if planned == 0 {
+            continue;
+        }
+        let deferred = bulk::defer_if_empty(tx, insert.table).await?;
+        let (mapped, written) = write_table(tx, insert).await?;
         if mapped != planned || written != planned {
             return Err(ImportError::Inconsistent(format!(
                 "{model}: planned {planned} rows, mapped {mapped}, wrote {written}"
             )));
         }
+        if let Some(deferred) = deferred {
+            bulk::restore(tx, deferred).await?;
+        }
         tracing::info!(model, rows = written, "imported");
     }
+    if let Some(deferred) = mappings {
+        bulk::restore(tx, deferred).await?;
+    }
     Ok(())
+}
+
+/// Inserts one model's accepted rows and their mappings: (mapped, written).
+async fn write_table(tx: &Transaction<'_>, insert: &Insert) -> Result<(u64, u64), ImportError> {
+    let plan = plan::table(&insert.model);
+    let model = insert.model.name;
+    // Verification tokens map to no row: their `id` is NULL.
+    let id = if model == source::VERIFICATION_TOKEN.name {
+        "NULL::uuid"
+    } else {
+        "id"
+    };
+    let failed = ImportError::target("cannot write the imported rows");
+    let mapped = tx
+        .execute(
+            &format!(
+                "INSERT INTO legacy_ids (model, legacy_id, id)
+                 SELECT '{model}', legacy_id, {id} FROM {plan} WHERE {ACCEPTED}"
+            ),
+            &[],
+        )
+        .await
+        .map_err(&failed)?;
+    let written = tx
+        .execute(
+            &format!(
+                "INSERT INTO {} {} SELECT {} FROM {plan} WHERE {ACCEPTED}",
+                insert.table, insert.columns, insert.select
+            ),
+            &[],
+        )
+        .await
+        .map_err(&failed)?;
+    Ok((mapped, written))
 }
 
 /// The tables an import writes, for ANALYZE once it is committed.
