@@ -1,9 +1,11 @@
 //! Password hashing with argon2id (OWASP parameters: 19 MiB, 2 iterations, 1 lane).
 //!
 //! Hashing takes tens of milliseconds of CPU and 19 MiB of memory, so it runs
-//! on tokio's blocking pool, at most one hash per core at a time: a burst of
-//! sign-ins queues for the hashing permits instead of stalling the async
-//! workers that serve other requests, and memory stays bounded.
+//! on threads of its own, at most one hash per core at a time, and at a lower
+//! CPU priority than the threads that serve requests: a burst of sign-ins
+//! queues for the hashing permits instead of stalling the async workers, takes
+//! the CPU that the rest of the server leaves (all of it when idle, little of
+//! it under load), and memory stays bounded.
 //!
 //! Accounts imported from the Next.js app keep their bcrypt hashes (`$2a$`,
 //! `$2b$`, `$2y$`) until their owner next signs in: [`check`] verifies them
@@ -41,12 +43,48 @@ pub fn validate(password: &str, field: &'static str) -> AppResult<()> {
     Ok(())
 }
 
-/// Permits for concurrent argon2 work: one per core.
-static HASHING: LazyLock<Semaphore> = LazyLock::new(|| {
-    Semaphore::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
-});
+/// Hashing threads, and permits for concurrent argon2 work: one per core.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
 
-/// Runs argon2 work on the blocking pool once a hashing permit is free.
+static HASHING: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(cores()));
+
+/// The nice value of the hashing threads (request threads run at 0): under
+/// full load they get about a tenth of a core's time.
+const HASHING_NICE: i32 = 10;
+
+static HASHERS: LazyLock<Result<rayon::ThreadPool, rayon::ThreadPoolBuildError>> =
+    LazyLock::new(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(cores())
+            .thread_name(|index| format!("hashing-{index}"))
+            .start_handler(|_| lower_priority())
+            // A panic ends one hash (its caller gets an internal error), not the process.
+            .panic_handler(|_| tracing::error!("a password hashing task panicked"))
+            .build()
+    });
+
+/// Lowers the calling thread's CPU priority; on Linux the nice value is per thread.
+#[cfg(target_os = "linux")]
+fn lower_priority() {
+    // SAFETY: gettid has no preconditions; setpriority only reads its arguments.
+    let changed = unsafe {
+        let thread = libc::id_t::try_from(libc::gettid()).unwrap_or_default();
+        libc::setpriority(libc::PRIO_PROCESS, thread, HASHING_NICE)
+    };
+    if changed != 0 {
+        tracing::warn!(
+            error = %std::io::Error::last_os_error(),
+            "cannot lower the priority of a password hashing thread"
+        );
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn lower_priority() {}
+
+/// Runs argon2 work on the hashing threads once a hashing permit is free.
 async fn run_hashing<T: Send + 'static>(
     work: impl FnOnce() -> AppResult<T> + Send + 'static,
 ) -> AppResult<T> {
@@ -54,7 +92,15 @@ async fn run_hashing<T: Send + 'static>(
         .acquire()
         .await
         .map_err(|err| AppError::internal("the hashing semaphore closed", err))?;
-    tokio::task::spawn_blocking(work)
+    let hashers = HASHERS
+        .as_ref()
+        .map_err(|err| AppError::internal("cannot start the hashing threads", err))?;
+    let (done, result) = tokio::sync::oneshot::channel();
+    hashers.spawn(move || {
+        // The caller may have gone (a closed connection): nobody to tell.
+        let _ = done.send(work());
+    });
+    result
         .await
         .map_err(|err| AppError::internal("the hashing task failed", err))?
 }
@@ -197,6 +243,29 @@ static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A burst of sign-ins must leave the request threads the CPU they need.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_below_the_priority_of_requests() {
+        hash("correct horse battery").await.unwrap();
+        let mut hashers = 0;
+        for task in std::fs::read_dir("/proc/self/task").unwrap() {
+            let path = task.unwrap().path();
+            let name = std::fs::read_to_string(path.join("comm")).unwrap_or_default();
+            if !name.starts_with("hashing-") {
+                continue;
+            }
+            let stat = std::fs::read_to_string(path.join("stat")).unwrap();
+            // Fields after the command's closing parenthesis start at field 3;
+            // the nice value is field 19.
+            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+            let nice: i32 = after_name.split(' ').nth(16).unwrap().parse().unwrap();
+            assert_eq!(nice, HASHING_NICE, "{name}");
+            hashers += 1;
+        }
+        assert_eq!(hashers, cores());
+    }
 
     #[tokio::test]
     async fn hashes_verify_and_use_owasp_parameters() {
