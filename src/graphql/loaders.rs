@@ -9,8 +9,10 @@
 //! the per-item resolvers read the cache.
 //!
 //! Loaders by id hold API objects, each moved once out of its row, so a
-//! resolver's `load_one` clones only what the API shows. Loaders of first
-//! pages hold rows: a page's cursors come from its rows' sort keys.
+//! resolver's `load_one` clones only what the API shows; users, which a feed
+//! page asks for hundreds of times, are shared (`Arc`), so each load is a
+//! reference count. Loaders of first pages hold rows: a page's cursors come
+//! from its rows' sort keys.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -112,13 +114,16 @@ impl Loaders {
 pub struct UserLoader(DbPool);
 
 impl Loader<Uuid> for UserLoader {
-    type Value = User;
+    type Value = Arc<User>;
     type Error = AppError;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, User>, AppError> {
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Arc<User>>, AppError> {
         let mut conn = checkout(&self.0).await?;
         let users = accounts::find_users(&mut conn, keys).await?;
-        Ok(users.into_iter().map(|row| (row.id, row.into())).collect())
+        Ok(users
+            .into_iter()
+            .map(|row| (row.id, Arc::new(row.into())))
+            .collect())
     }
 }
 
@@ -237,17 +242,29 @@ impl Loader<(Uuid, i64)> for FirstPosts {
 
 /// Loads `keys` straight through the loader and puts the values in its cache,
 /// skipping the batching delay: for callers that already hold every key.
-pub async fn prime<K, T>(
+pub async fn prime<K, T>(loader: &DataLoader<T, HashMapCache>, keys: &[K]) -> Result<(), AppError>
+where
+    T: Loader<K, Error = AppError>,
+    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
+{
+    prime_and_see(loader, keys, |_| ()).await
+}
+
+/// Like [`prime`], and returns what `see` makes of the loaded values before
+/// they move into the cache.
+pub async fn prime_and_see<K, T, R>(
     loader: &DataLoader<T, HashMapCache>,
     keys: &[K],
-) -> Result<HashMap<K, T::Value>, AppError>
+    see: impl FnOnce(&HashMap<K, T::Value>) -> R,
+) -> Result<R, AppError>
 where
     T: Loader<K, Error = AppError>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
     let values = loader.loader().load(keys).await?;
-    loader.feed_many(values.clone()).await;
-    Ok(values)
+    let seen = see(&values);
+    loader.feed_many(values).await;
+    Ok(seen)
 }
 
 fn group_by_limit(keys: &[(Uuid, i64)]) -> HashMap<i64, Vec<Uuid>> {

@@ -1,6 +1,7 @@
 //! Notifications: the `Notification` type, the inbox queries and marking read.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::Loader;
@@ -56,7 +57,7 @@ impl Notification {
     async fn kind(&self) -> NotificationKind {
         self.kind
     }
-    async fn actor(&self, ctx: &Context<'_>) -> AppResult<User> {
+    async fn actor(&self, ctx: &Context<'_>) -> AppResult<Arc<User>> {
         let actor = context::loaders(ctx).users.load_one(self.actor_id).await?;
         actor.ok_or_else(|| AppError::internal("a notification's actor is missing", self.id))
     }

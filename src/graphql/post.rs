@@ -1,5 +1,7 @@
 //! Posts: the `Post` type, the feed, and post and like mutations.
 
+use std::sync::Arc;
+
 use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, InputObject, Lookahead, Object};
 use chrono::{DateTime, Utc};
@@ -10,7 +12,7 @@ use crate::db::models::post::Post as PostRow;
 use crate::db::models::reply::Reply as ReplyRow;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
-use crate::graphql::loaders::prime;
+use crate::graphql::loaders::{prime, prime_and_see};
 use crate::graphql::reply::Reply;
 use crate::graphql::user::User;
 use crate::graphql::{context, ids, limits};
@@ -73,7 +75,7 @@ impl Post {
         self.status
     }
 
-    async fn author(&self, ctx: &Context<'_>) -> AppResult<User> {
+    async fn author(&self, ctx: &Context<'_>) -> AppResult<Arc<User>> {
         let author = context::loaders(ctx).users.load_one(self.author_id).await?;
         author.ok_or_else(|| AppError::internal("a post's author is missing", self.id))
     }
@@ -161,20 +163,22 @@ pub async fn prefetch(ctx: &Context<'_>, posts: &[&Post], node: Lookahead<'_>) -
             return Ok::<_, AppError>(Vec::new());
         };
         let keys: Vec<(Uuid, i64)> = post_ids.iter().map(|id| (*id, page.fetch())).collect();
-        let loaded = prime(&loaders.first_replies, &keys).await?;
-        if !replies
+        let authors_selected = replies
             .field("edges")
             .field("node")
             .field("author")
-            .exists()
-        {
-            return Ok(Vec::new());
-        }
-        Ok(loaded
-            .values()
-            .flatten()
-            .map(|reply| reply.author_id)
-            .collect())
+            .exists();
+        prime_and_see(&loaders.first_replies, &keys, |loaded| {
+            if !authors_selected {
+                return Vec::new();
+            }
+            loaded
+                .values()
+                .flatten()
+                .map(|reply| reply.author_id)
+                .collect()
+        })
+        .await
     };
     let ((), mut user_ids) = futures_util::try_join!(liked, reply_authors)?;
     if node.field("author").exists() {

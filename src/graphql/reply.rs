@@ -1,5 +1,7 @@
 //! Replies: the `Reply` type and its mutations.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -45,7 +47,7 @@ impl Reply {
         &self.content
     }
 
-    async fn author(&self, ctx: &Context<'_>) -> AppResult<User> {
+    async fn author(&self, ctx: &Context<'_>) -> AppResult<Arc<User>> {
         let author = context::loaders(ctx).users.load_one(self.author_id).await?;
         author.ok_or_else(|| AppError::internal("a reply's author is missing", self.id))
     }
