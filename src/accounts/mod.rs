@@ -61,6 +61,14 @@ pub async fn find_users(
     Ok(user::find_many(conn, ids).await?)
 }
 
+/// The cards of users by id (no profile text or lists), for DataLoaders.
+pub async fn find_user_cards(
+    conn: &mut diesel_async::AsyncPgConnection,
+    ids: &[uuid::Uuid],
+) -> crate::error::AppResult<Vec<crate::db::models::user::UserCard>> {
+    Ok(user::find_cards(conn, ids).await?)
+}
+
 /// The user who had `legacy_id` in the Next.js app, if they were imported.
 pub async fn user_id_for_legacy(
     conn: &mut diesel_async::AsyncPgConnection,

@@ -36,6 +36,7 @@ use crate::social::{posts, replies};
 /// The loaders of one request.
 pub struct Loaders {
     pub users: DataLoader<UserLoader, HashMapCache>,
+    pub user_cards: DataLoader<UserCardLoader, HashMapCache>,
     pub posts: DataLoader<PostLoader, HashMapCache>,
     pub liked_by_viewer: DataLoader<LikedByViewer, HashMapCache>,
     pub first_replies: DataLoader<FirstReplies, HashMapCache>,
@@ -62,6 +63,11 @@ impl Loaders {
         Self {
             users: DataLoader::with_cache(
                 UserLoader(pool.clone()),
+                spawn.clone(),
+                HashMapCache::default(),
+            ),
+            user_cards: DataLoader::with_cache(
+                UserCardLoader(pool.clone()),
                 spawn.clone(),
                 HashMapCache::default(),
             ),
@@ -102,6 +108,7 @@ impl Loaders {
     /// Empties every cache (a subscription does before each event it delivers).
     pub fn clear(&self) {
         self.users.clear::<Uuid>();
+        self.user_cards.clear::<Uuid>();
         self.posts.clear::<Uuid>();
         self.liked_by_viewer.clear::<Uuid>();
         self.first_replies.clear::<(Uuid, i64)>();
@@ -123,6 +130,23 @@ impl Loader<Uuid> for UserLoader {
         Ok(users
             .into_iter()
             .map(|row| (row.id, Arc::new(row.into())))
+            .collect())
+    }
+}
+
+/// Users by id, as cards (see [`crate::graphql::user::load`]).
+pub struct UserCardLoader(DbPool);
+
+impl Loader<Uuid> for UserCardLoader {
+    type Value = Arc<User>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Arc<User>>, AppError> {
+        let mut conn = checkout(&self.0).await?;
+        let cards = accounts::find_user_cards(&mut conn, keys).await?;
+        Ok(cards
+            .into_iter()
+            .map(|card| (card.id, Arc::new(card.into())))
             .collect())
     }
 }

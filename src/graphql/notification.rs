@@ -18,7 +18,7 @@ use crate::graphql::context::checkout;
 use crate::graphql::loaders::prime;
 use crate::graphql::post::Post;
 use crate::graphql::reply::Reply;
-use crate::graphql::user::User;
+use crate::graphql::user::{self, User};
 use crate::graphql::{context, ids, limits};
 use crate::social::{notifications, posts};
 
@@ -58,7 +58,7 @@ impl Notification {
         self.kind
     }
     async fn actor(&self, ctx: &Context<'_>) -> AppResult<Arc<User>> {
-        let actor = context::loaders(ctx).users.load_one(self.actor_id).await?;
+        let actor = user::load(ctx, self.actor_id).await?;
         actor.ok_or_else(|| AppError::internal("a notification's actor is missing", self.id))
     }
     /// Null once the post is deleted or hidden from the viewer
@@ -145,8 +145,9 @@ async fn prefetch(ctx: &Context<'_>, rows: &[NotificationRow]) -> AppResult<()> 
         ids.dedup();
         ids
     };
-    if node.field("actor").exists() {
-        prime(&loaders.users, &ids(|n| Some(n.actor_id))).await?;
+    let actor = node.field("actor");
+    if actor.exists() {
+        user::prime_for(ctx, &actor, &ids(|n| Some(n.actor_id))).await?;
     }
     if node.field("post").exists() {
         prime(&loaders.posts, &ids(|n| Some(n.post_id))).await?;

@@ -14,7 +14,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
 use crate::graphql::loaders::{prime, prime_and_see};
 use crate::graphql::reply::Reply;
-use crate::graphql::user::User;
+use crate::graphql::user::{self, User};
 use crate::graphql::{context, ids, limits};
 use crate::social::posts::{self, PostAccess, PostDraft, PostEdit};
 use crate::social::replies;
@@ -76,7 +76,7 @@ impl Post {
     }
 
     async fn author(&self, ctx: &Context<'_>) -> AppResult<Arc<User>> {
-        let author = context::loaders(ctx).users.load_one(self.author_id).await?;
+        let author = user::load(ctx, self.author_id).await?;
         author.ok_or_else(|| AppError::internal("a post's author is missing", self.id))
     }
 
@@ -180,14 +180,29 @@ pub async fn prefetch(ctx: &Context<'_>, posts: &[&Post], node: Lookahead<'_>) -
         })
         .await
     };
-    let ((), mut user_ids) = futures_util::try_join!(liked, reply_authors)?;
-    if node.field("author").exists() {
-        user_ids.extend(posts.iter().map(|post| post.author_id));
+    let ((), mut reply_author_ids) = futures_util::try_join!(liked, reply_authors)?;
+    // Post and reply authors come in one statement when they are selected alike.
+    let post_author = node.field("author");
+    let reply_author = node
+        .field("replies")
+        .field("edges")
+        .field("node")
+        .field("author");
+    let mut post_author_ids: Vec<Uuid> = if post_author.exists() {
+        posts.iter().map(|post| post.author_id).collect()
+    } else {
+        Vec::new()
+    };
+    if user::wants_profile(&post_author) == user::wants_profile(&reply_author) {
+        post_author_ids.append(&mut reply_author_ids);
     }
-    if !user_ids.is_empty() {
-        user_ids.sort_unstable();
-        user_ids.dedup();
-        prime(&loaders.users, &user_ids).await?;
+    for (selection, ids) in [
+        (&post_author, &mut post_author_ids),
+        (&reply_author, &mut reply_author_ids),
+    ] {
+        ids.sort_unstable();
+        ids.dedup();
+        user::prime_for(ctx, selection, ids).await?;
     }
     Ok(())
 }

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::db::models::reply::Reply as ReplyRow;
 use crate::error::{AppError, AppResult};
 use crate::graphql::post::Post;
-use crate::graphql::user::User;
+use crate::graphql::user::{self, User};
 use crate::graphql::{context, ids, limits};
 use crate::social::{posts, replies};
 
@@ -48,7 +48,7 @@ impl Reply {
     }
 
     async fn author(&self, ctx: &Context<'_>) -> AppResult<Arc<User>> {
-        let author = context::loaders(ctx).users.load_one(self.author_id).await?;
+        let author = user::load(ctx, self.author_id).await?;
         author.ok_or_else(|| AppError::internal("a reply's author is missing", self.id))
     }
 

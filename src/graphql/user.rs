@@ -1,7 +1,9 @@
 //! The `User` type and the queries that find users.
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, Object};
+use std::sync::Arc;
+
+use async_graphql::{Context, ID, Lookahead, Object};
 use chrono::{DateTime, Utc};
 
 use uuid::Uuid;
@@ -10,12 +12,13 @@ use crate::accounts;
 use crate::db::enums::{ExperienceLevel, GoalPeriod, GoalStatus};
 use crate::db::models::goal::{Goal as GoalRow, GoalFilter};
 use crate::db::models::story::Story as StoryRow;
-use crate::db::models::user::User as UserRow;
-use crate::error::AppResult;
+use crate::db::models::user::{User as UserRow, UserCard};
+use crate::error::{AppError, AppResult};
 use crate::graphql::account::LinkedAccount;
 use crate::graphql::connection::PageRequest;
 use crate::graphql::context;
 use crate::graphql::goal::Goal;
+use crate::graphql::loaders::prime;
 use crate::graphql::post::Post;
 use crate::graphql::story::Story;
 use crate::graphql::{ids, limits};
@@ -51,6 +54,8 @@ impl UserQuery {
 
 /// A user as the API shows them, moved out of their row: the public profile,
 /// and the email, which [`accounts::visible_email`] shows to its owner only.
+/// Users beside posts and replies are usually loaded as cards, without the
+/// long part of the profile ([`Profile`]), which is then loaded on first use.
 #[derive(Debug, Clone)]
 pub struct User {
     id: Uuid,
@@ -62,12 +67,19 @@ pub struct User {
     experience_level: ExperienceLevel,
     industry: Option<String>,
     years_of_experience: Option<i32>,
+    achievement_score: i32,
+    created_at: DateTime<Utc>,
+    /// None for a user loaded as a card.
+    profile: Option<Arc<Profile>>,
+}
+
+/// The long part of a profile.
+#[derive(Debug)]
+struct Profile {
     current_skills: Vec<String>,
     target_skills: Vec<String>,
     bio: Option<String>,
     current_goals: Vec<String>,
-    achievement_score: i32,
-    created_at: DateTime<Utc>,
 }
 
 impl From<UserRow> for User {
@@ -82,13 +94,89 @@ impl From<UserRow> for User {
             experience_level: row.experience_level,
             industry: row.industry,
             years_of_experience: row.years_of_experience,
-            current_skills: row.current_skills,
-            target_skills: row.target_skills,
-            bio: row.bio,
-            current_goals: row.current_goals,
             achievement_score: row.achievement_score,
             created_at: row.created_at,
+            profile: Some(Arc::new(Profile {
+                current_skills: row.current_skills,
+                target_skills: row.target_skills,
+                bio: row.bio,
+                current_goals: row.current_goals,
+            })),
         }
+    }
+}
+
+impl From<UserCard> for User {
+    fn from(card: UserCard) -> Self {
+        Self {
+            id: card.id,
+            email: card.email,
+            name: card.name,
+            image: card.image,
+            verified: card.verified,
+            current_role: card.current_role,
+            experience_level: card.experience_level,
+            industry: card.industry,
+            years_of_experience: card.years_of_experience,
+            achievement_score: card.achievement_score,
+            created_at: card.created_at,
+            profile: None,
+        }
+    }
+}
+
+/// The fields of [`Profile`]: a selection of a user without them can take a card.
+const PROFILE_FIELDS: [&str; 4] = ["bio", "currentSkills", "targetSkills", "currentGoals"];
+
+/// Whether `selection` (of a user) reads the long part of the profile.
+pub fn wants_profile(selection: &Lookahead<'_>) -> bool {
+    PROFILE_FIELDS
+        .iter()
+        .any(|field| selection.field(field).exists())
+}
+
+/// A user by id through the request's loaders: as a card when the field being
+/// resolved selects nothing of the long profile. A card asked for its profile
+/// anyway (a selection the look-ahead did not see) loads it then: a guess
+/// costs a statement at worst, never a wrong answer.
+pub async fn load(ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Arc<User>>> {
+    let loaders = context::loaders(ctx);
+    if wants_profile(&ctx.look_ahead()) {
+        loaders.users.load_one(id).await
+    } else {
+        loaders.user_cards.load_one(id).await
+    }
+}
+
+/// Puts the users with these ids in the request's loaders, as [`load`] will
+/// ask for them under `selection`: one statement.
+pub async fn prime_for(
+    ctx: &Context<'_>,
+    selection: &Lookahead<'_>,
+    ids: &[Uuid],
+) -> AppResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let loaders = context::loaders(ctx);
+    if wants_profile(selection) {
+        prime(&loaders.users, ids).await
+    } else {
+        prime(&loaders.user_cards, ids).await
+    }
+}
+
+impl User {
+    async fn profile(&self, ctx: &Context<'_>) -> AppResult<Arc<Profile>> {
+        if let Some(profile) = &self.profile {
+            return Ok(profile.clone());
+        }
+        context::loaders(ctx)
+            .users
+            .load_one(self.id)
+            .await?
+            .and_then(|user| user.profile.clone())
+            .ok_or_else(|| AppError::internal("a user's profile is missing", self.id))
     }
 }
 
@@ -131,20 +219,20 @@ impl User {
         self.years_of_experience
     }
 
-    async fn current_skills(&self) -> &[String] {
-        &self.current_skills
+    async fn current_skills(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        Ok(self.profile(ctx).await?.current_skills.clone())
     }
 
-    async fn target_skills(&self) -> &[String] {
-        &self.target_skills
+    async fn target_skills(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        Ok(self.profile(ctx).await?.target_skills.clone())
     }
 
-    async fn bio(&self) -> Option<&str> {
-        self.bio.as_deref()
+    async fn bio(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        Ok(self.profile(ctx).await?.bio.clone())
     }
 
-    async fn current_goals(&self) -> &[String] {
-        &self.current_goals
+    async fn current_goals(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
+        Ok(self.profile(ctx).await?.current_goals.clone())
     }
 
     async fn achievement_score(&self) -> i32 {

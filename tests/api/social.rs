@@ -547,3 +547,60 @@ async fn reads_after_a_write_in_the_same_request_see_the_write() {
         "{body}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authors_in_a_feed_show_their_whole_profile_when_asked() {
+    let server = TestServer::start().await;
+    let (alice, bob) = two_users(&server).await;
+    let profile = alice
+        .gql(
+            "mutation { updateProfile(input: { bio: \"Writes Rust\", currentSkills: [\"Rust\", \"SQL\"],
+                targetSkills: [\"Go\"], currentGoals: [\"Ship it\"] }) { id } }",
+            json!({}),
+        )
+        .await;
+    assert!(profile["errors"].is_null(), "{profile}");
+    let post = alice.post("Profiles", "PUBLISHED").await;
+    let reply = alice
+        .gql(
+            "mutation($p: ID!) { createReply(postId: $p, content: \"Own reply\") { id } }",
+            json!({ "p": post }),
+        )
+        .await;
+    assert!(reply["errors"].is_null(), "{reply}");
+
+    // Post authors with their profile, reply authors without: two shapes of
+    // one user in one page, each answered in full.
+    let page = bob
+        .gql(
+            "{ feed(first: 5) { edges { node { author { name bio currentSkills targetSkills currentGoals }
+                replies(first: 3) { edges { node { author { name image } } } } } } } }",
+            json!({}),
+        )
+        .await;
+    let node = &page["data"]["feed"]["edges"][0]["node"];
+    assert_eq!(
+        node["author"],
+        json!({ "name": "Ada", "bio": "Writes Rust", "currentSkills": ["Rust", "SQL"],
+                "targetSkills": ["Go"], "currentGoals": ["Ship it"] }),
+        "{page}"
+    );
+    assert_eq!(
+        node["replies"]["edges"][0]["node"]["author"]["name"], "Ada",
+        "{page}"
+    );
+
+    // The same through a fragment, which the look-ahead must see through.
+    let page = bob
+        .gql(
+            "{ feed(first: 5) { edges { node { author { ...Who } } } } }
+             fragment Who on User { name currentSkills }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        page["data"]["feed"]["edges"][0]["node"]["author"]["currentSkills"],
+        json!(["Rust", "SQL"]),
+        "{page}"
+    );
+}
