@@ -1,7 +1,7 @@
 //! Relay connections over keyset pages.
 
 use async_graphql::OutputType;
-use async_graphql::connection::{Connection, Edge};
+use async_graphql::connection::{Connection, CursorType, Edge};
 
 use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
@@ -35,21 +35,40 @@ impl PageRequest {
     }
 
     /// The connection of `rows` (fetched with [`Self::fetch`]): each edge's
-    /// cursor comes from its row's sort key, and its node is the row moved
-    /// into its API type.
+    /// cursor is its row's sort key (encoded only if the client selects it),
+    /// and its node is the row moved into its API type.
     pub fn connection<R, T: OutputType + From<R>>(
         &self,
         mut rows: Vec<R>,
         keyset: impl Fn(&R) -> Keyset,
-    ) -> Connection<String, T> {
+    ) -> Connection<Keyset, T> {
         let size = usize::try_from(self.size).unwrap_or(0);
         let has_next = rows.len() > size;
         rows.truncate(size);
         let mut connection = Connection::new(self.after.is_some(), has_next);
         connection.edges.extend(
             rows.into_iter()
-                .map(|row| Edge::new(keyset(&row).encode(), T::from(row))),
+                .map(|row| Edge::new(keyset(&row), T::from(row))),
         );
         connection
     }
 }
+
+/// Cursors are keysets, encoded when a `cursor` (or `pageInfo`'s) is resolved:
+/// a feed page that selects none spends nothing on them.
+impl CursorType for Keyset {
+    type Error = InvalidCursor;
+
+    fn decode_cursor(cursor: &str) -> Result<Self, InvalidCursor> {
+        Keyset::decode(cursor).ok_or(InvalidCursor)
+    }
+
+    fn encode_cursor(&self) -> String {
+        self.encode()
+    }
+}
+
+/// A cursor that is not one of ours.
+#[derive(Debug, thiserror::Error)]
+#[error("is not a valid cursor")]
+pub struct InvalidCursor;

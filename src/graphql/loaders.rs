@@ -4,7 +4,7 @@
 //!
 //! A DataLoader batches the keys that arrive within its delay (1 ms), which
 //! depends on timing. Lists of posts therefore prime the loaders with every
-//! key of the page at once ([`prime`], from [`crate::graphql::post::prefetch`]),
+//! key of the page at once ([`prime`], from [`crate::graphql::post::connection`]),
 //! without the delay: a page costs the same statements whatever its size, and
 //! the per-item resolvers read the cache.
 //!

@@ -12,6 +12,7 @@ use uuid::Uuid;
 use crate::db::DbPool;
 use crate::db::enums::NotificationKind;
 use crate::db::models::notification::Notification as NotificationRow;
+use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
 use crate::graphql::context::checkout;
@@ -109,7 +110,7 @@ impl NotificationQuery {
         first: Option<i32>,
         after: Option<String>,
         unread_only: Option<bool>,
-    ) -> AppResult<Connection<String, Notification>> {
+    ) -> AppResult<Connection<Keyset, Notification>> {
         let actor = context::viewer(ctx).actor()?;
         let page = PageRequest::parse(first, after.as_deref())?;
         let mut conn = context::conn(ctx).await?;

@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::db::enums::PostStatus;
 use crate::db::models::post::Post as PostRow;
 use crate::db::models::reply::Reply as ReplyRow;
+use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
 use crate::graphql::loaders::{prime, prime_and_see};
@@ -104,7 +105,7 @@ impl Post {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Reply>> {
+    ) -> AppResult<Connection<Keyset, Reply>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let rows = match page.after {
             // First pages of many posts come from one batched statement.
@@ -134,10 +135,27 @@ pub async fn connection(
     ctx: &Context<'_>,
     page: &PageRequest,
     rows: Vec<PostRow>,
-) -> AppResult<Connection<String, Post>> {
+) -> AppResult<Connection<Keyset, Post>> {
+    connection_with(ctx, page, rows, Prefetched::Nothing).await
+}
+
+/// What a page's own statement already put in the request's loaders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Prefetched {
+    Nothing,
+    LikedByViewer,
+}
+
+async fn connection_with(
+    ctx: &Context<'_>,
+    page: &PageRequest,
+    rows: Vec<PostRow>,
+    prefetched: Prefetched,
+) -> AppResult<Connection<Keyset, Post>> {
     let connection = page.connection(rows, PostRow::keyset);
     let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node).collect();
-    prefetch(ctx, &posts, ctx.look_ahead().field("edges").field("node")).await?;
+    let node = ctx.look_ahead().field("edges").field("node");
+    prefetch(ctx, &posts, node, prefetched).await?;
     Ok(connection)
 }
 
@@ -145,14 +163,19 @@ pub async fn connection(
 /// `likedByMe`, first replies and their authors) with one `load_many` per
 /// loader: a fixed number of statements whatever the page size. `node` is the
 /// look-ahead at the page's `edges.node`.
-pub async fn prefetch(ctx: &Context<'_>, posts: &[&Post], node: Lookahead<'_>) -> AppResult<()> {
+async fn prefetch(
+    ctx: &Context<'_>,
+    posts: &[&Post],
+    node: Lookahead<'_>,
+    prefetched: Prefetched,
+) -> AppResult<()> {
     if posts.is_empty() {
         return Ok(());
     }
     let loaders = context::loaders(ctx);
     let post_ids: Vec<Uuid> = posts.iter().map(|post| post.id).collect();
     let liked = async {
-        if node.field("likedByMe").exists() {
+        if node.field("likedByMe").exists() && prefetched != Prefetched::LikedByViewer {
             prime(&loaders.liked_by_viewer, &post_ids).await?;
         }
         Ok::<_, AppError>(())
@@ -264,12 +287,33 @@ impl PostQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Post>> {
+    ) -> AppResult<Connection<Keyset, Post>> {
         let page = PageRequest::parse(first, after.as_deref())?;
+        let asks_liked = ctx
+            .look_ahead()
+            .field("edges")
+            .field("node")
+            .field("likedByMe")
+            .exists();
         let mut conn = context::conn(ctx).await?;
-        let rows = posts::feed_page(&mut conn, page.after, page.fetch()).await?;
-        drop(conn);
-        connection(ctx, &page, rows).await
+        match context::viewer(ctx).user_id().filter(|_| asks_liked) {
+            // The page and the viewer's likes of it in one statement.
+            Some(viewer) => {
+                let rows =
+                    posts::feed_page_liked_by(&mut conn, viewer, page.after, page.fetch()).await?;
+                drop(conn);
+                let liked: Vec<(Uuid, bool)> =
+                    rows.iter().map(|(post, liked)| (post.id, *liked)).collect();
+                context::loaders(ctx).liked_by_viewer.feed_many(liked).await;
+                let rows = rows.into_iter().map(|(post, _)| post).collect();
+                connection_with(ctx, &page, rows, Prefetched::LikedByViewer).await
+            }
+            None => {
+                let rows = posts::feed_page(&mut conn, page.after, page.fetch()).await?;
+                drop(conn);
+                connection(ctx, &page, rows).await
+            }
+        }
     }
 }
 

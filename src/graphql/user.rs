@@ -13,6 +13,7 @@ use crate::db::enums::{ExperienceLevel, GoalPeriod, GoalStatus};
 use crate::db::models::goal::{Goal as GoalRow, GoalFilter};
 use crate::db::models::story::Story as StoryRow;
 use crate::db::models::user::{User as UserRow, UserCard};
+use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
 use crate::graphql::account::LinkedAccount;
 use crate::graphql::connection::PageRequest;
@@ -141,7 +142,13 @@ pub fn wants_profile(selection: &Lookahead<'_>) -> bool {
 /// costs a statement at worst, never a wrong answer.
 pub async fn load(ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Arc<User>>> {
     let loaders = context::loaders(ctx);
-    if wants_profile(&ctx.look_ahead()) {
+    // One pass over the field's selection (fragments included): this runs
+    // for every author of a page.
+    let wants_profile = ctx
+        .field()
+        .selection_set()
+        .any(|field| PROFILE_FIELDS.contains(&field.name()));
+    if wants_profile {
         loaders.users.load_one(id).await
     } else {
         loaders.user_cards.load_one(id).await
@@ -250,7 +257,7 @@ impl User {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Post>> {
+    ) -> AppResult<Connection<Keyset, Post>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let reader = context::reader(ctx, self.id);
         // The batched first pages show drafts by the request's own viewer; a
@@ -279,7 +286,7 @@ impl User {
         after: Option<String>,
         status: Option<GoalStatus>,
         period: Option<GoalPeriod>,
-    ) -> AppResult<Connection<String, Goal>> {
+    ) -> AppResult<Connection<Keyset, Goal>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let mut conn = context::conn(ctx).await?;
         let rows = goals::page_for_owner(
@@ -301,7 +308,7 @@ impl User {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<String, Story>> {
+    ) -> AppResult<Connection<Keyset, Story>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let mut conn = context::conn(ctx).await?;
         let reader = context::reader(ctx, self.id);

@@ -61,6 +61,16 @@ pub async fn feed_page(
     Ok(post::page(conn, PostScope::Feed, after, limit).await?)
 }
 
+/// [`feed_page`] with whether `viewer` likes each post, in one statement.
+pub async fn feed_page_liked_by(
+    conn: &mut AsyncPgConnection,
+    viewer: Uuid,
+    after: Option<Keyset>,
+    limit: i64,
+) -> AppResult<Vec<(Post, bool)>> {
+    Ok(post::page_liked_by(conn, viewer, PostScope::Feed, after, limit).await?)
+}
+
 /// A page of `author`'s posts as `reader` sees them: drafts only for the author.
 pub async fn author_page(
     conn: &mut AsyncPgConnection,
