@@ -61,7 +61,7 @@ pub async fn find_users(
     Ok(user::find_many(conn, ids).await?)
 }
 
-/// The cards of users by id (no profile text or lists), for DataLoaders.
+/// The cards of users by id (id, name and image), for DataLoaders.
 pub async fn find_user_cards(
     conn: &mut diesel_async::AsyncPgConnection,
     ids: &[uuid::Uuid],

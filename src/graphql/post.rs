@@ -216,7 +216,7 @@ async fn prefetch(
     } else {
         Vec::new()
     };
-    if user::wants_profile(&post_author) == user::wants_profile(&reply_author) {
+    if user::selection_wants_details(&post_author) == user::selection_wants_details(&reply_author) {
         post_author_ids.append(&mut reply_author_ids);
     }
     for (selection, ids) in [

@@ -3,7 +3,7 @@
 use async_graphql::connection::Connection;
 use std::sync::Arc;
 
-use async_graphql::{Context, ID, Lookahead, Object};
+use async_graphql::{Context, ID, Lookahead, Object, SelectionField};
 use chrono::{DateTime, Utc};
 
 use uuid::Uuid;
@@ -55,53 +55,53 @@ impl UserQuery {
 
 /// A user as the API shows them, moved out of their row: the public profile,
 /// and the email, which [`accounts::visible_email`] shows to its owner only.
-/// Users beside posts and replies are usually loaded as cards, without the
-/// long part of the profile ([`Profile`]), which is then loaded on first use.
+/// Users beside posts and replies are usually loaded as cards (id, name,
+/// image); the rest ([`Details`]) is then loaded on first use.
 #[derive(Debug, Clone)]
 pub struct User {
     id: Uuid,
-    email: String,
     name: Option<String>,
     image: Option<String>,
+    /// None for a user loaded as a card.
+    details: Option<Arc<Details>>,
+}
+
+/// All of a user the API shows but a card.
+#[derive(Debug)]
+struct Details {
+    email: String,
     verified: bool,
     current_role: Option<String>,
     experience_level: ExperienceLevel,
     industry: Option<String>,
     years_of_experience: Option<i32>,
-    achievement_score: i32,
-    created_at: DateTime<Utc>,
-    /// None for a user loaded as a card.
-    profile: Option<Arc<Profile>>,
-}
-
-/// The long part of a profile.
-#[derive(Debug)]
-struct Profile {
     current_skills: Vec<String>,
     target_skills: Vec<String>,
     bio: Option<String>,
     current_goals: Vec<String>,
+    achievement_score: i32,
+    created_at: DateTime<Utc>,
 }
 
 impl From<UserRow> for User {
     fn from(row: UserRow) -> Self {
         Self {
             id: row.id,
-            email: row.email,
             name: row.name,
             image: row.image,
-            verified: row.verified,
-            current_role: row.current_role,
-            experience_level: row.experience_level,
-            industry: row.industry,
-            years_of_experience: row.years_of_experience,
-            achievement_score: row.achievement_score,
-            created_at: row.created_at,
-            profile: Some(Arc::new(Profile {
+            details: Some(Arc::new(Details {
+                email: row.email,
+                verified: row.verified,
+                current_role: row.current_role,
+                experience_level: row.experience_level,
+                industry: row.industry,
+                years_of_experience: row.years_of_experience,
                 current_skills: row.current_skills,
                 target_skills: row.target_skills,
                 bio: row.bio,
                 current_goals: row.current_goals,
+                achievement_score: row.achievement_score,
+                created_at: row.created_at,
             })),
         }
     }
@@ -111,44 +111,46 @@ impl From<UserCard> for User {
     fn from(card: UserCard) -> Self {
         Self {
             id: card.id,
-            email: card.email,
             name: card.name,
             image: card.image,
-            verified: card.verified,
-            current_role: card.current_role,
-            experience_level: card.experience_level,
-            industry: card.industry,
-            years_of_experience: card.years_of_experience,
-            achievement_score: card.achievement_score,
-            created_at: card.created_at,
-            profile: None,
+            details: None,
         }
     }
 }
 
-/// The fields of [`Profile`]: a selection of a user without them can take a card.
-const PROFILE_FIELDS: [&str; 4] = ["bio", "currentSkills", "targetSkills", "currentGoals"];
+/// The fields a card answers by itself (the connections read only the id).
+const CARD_FIELDS: [&str; 8] = [
+    "id",
+    "name",
+    "image",
+    "__typename",
+    "posts",
+    "goals",
+    "stories",
+    "linkedAccounts",
+];
 
-/// Whether `selection` (of a user) reads the long part of the profile.
-pub fn wants_profile(selection: &Lookahead<'_>) -> bool {
-    PROFILE_FIELDS
+/// Whether the fields selected of a user need more than a card.
+fn wants_details<'a>(mut fields: impl Iterator<Item = SelectionField<'a>>) -> bool {
+    fields.any(|field| !CARD_FIELDS.contains(&field.name()))
+}
+
+/// Whether `selection` (of a user, possibly selected several times) needs
+/// more than a card.
+pub fn selection_wants_details(selection: &Lookahead<'_>) -> bool {
+    selection
+        .selection_fields()
         .iter()
-        .any(|field| selection.field(field).exists())
+        .any(|field| wants_details(field.selection_set()))
 }
 
 /// A user by id through the request's loaders: as a card when the field being
-/// resolved selects nothing of the long profile. A card asked for its profile
-/// anyway (a selection the look-ahead did not see) loads it then: a guess
-/// costs a statement at worst, never a wrong answer.
+/// resolved selects nothing more. A card asked for more anyway (a selection
+/// the look-ahead did not see) loads the rest then: a wrong guess costs a
+/// statement, never a wrong answer.
 pub async fn load(ctx: &Context<'_>, id: Uuid) -> AppResult<Option<Arc<User>>> {
     let loaders = context::loaders(ctx);
-    // One pass over the field's selection (fragments included): this runs
-    // for every author of a page.
-    let wants_profile = ctx
-        .field()
-        .selection_set()
-        .any(|field| PROFILE_FIELDS.contains(&field.name()));
-    if wants_profile {
+    if wants_details(ctx.field().selection_set()) {
         loaders.users.load_one(id).await
     } else {
         loaders.user_cards.load_one(id).await
@@ -166,7 +168,7 @@ pub async fn prime_for(
         return Ok(());
     }
     let loaders = context::loaders(ctx);
-    if wants_profile(selection) {
+    if selection_wants_details(selection) {
         prime(&loaders.users, ids).await
     } else {
         prime(&loaders.user_cards, ids).await
@@ -174,16 +176,16 @@ pub async fn prime_for(
 }
 
 impl User {
-    async fn profile(&self, ctx: &Context<'_>) -> AppResult<Arc<Profile>> {
-        if let Some(profile) = &self.profile {
-            return Ok(profile.clone());
+    async fn details(&self, ctx: &Context<'_>) -> AppResult<Arc<Details>> {
+        if let Some(details) = &self.details {
+            return Ok(details.clone());
         }
         context::loaders(ctx)
             .users
             .load_one(self.id)
             .await?
-            .and_then(|user| user.profile.clone())
-            .ok_or_else(|| AppError::internal("a user's profile is missing", self.id))
+            .and_then(|user| user.details.clone())
+            .ok_or_else(|| AppError::internal("a user's details are missing", self.id))
     }
 }
 
@@ -202,52 +204,56 @@ impl User {
     }
 
     /// The viewer's own email; null when the viewer is anyone else
-    async fn email(&self, ctx: &Context<'_>) -> Option<&str> {
-        accounts::visible_email(context::reader(ctx, self.id), self.id, &self.email)
+    async fn email(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        let details = self.details(ctx).await?;
+        Ok(
+            accounts::visible_email(context::reader(ctx, self.id), self.id, &details.email)
+                .map(str::to_owned),
+        )
     }
 
-    async fn verified(&self) -> bool {
-        self.verified
+    async fn verified(&self, ctx: &Context<'_>) -> AppResult<bool> {
+        Ok(self.details(ctx).await?.verified)
     }
 
-    async fn current_role(&self) -> Option<&str> {
-        self.current_role.as_deref()
+    async fn current_role(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        Ok(self.details(ctx).await?.current_role.clone())
     }
 
-    async fn experience_level(&self) -> ExperienceLevel {
-        self.experience_level
+    async fn experience_level(&self, ctx: &Context<'_>) -> AppResult<ExperienceLevel> {
+        Ok(self.details(ctx).await?.experience_level)
     }
 
-    async fn industry(&self) -> Option<&str> {
-        self.industry.as_deref()
+    async fn industry(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
+        Ok(self.details(ctx).await?.industry.clone())
     }
 
-    async fn years_of_experience(&self) -> Option<i32> {
-        self.years_of_experience
+    async fn years_of_experience(&self, ctx: &Context<'_>) -> AppResult<Option<i32>> {
+        Ok(self.details(ctx).await?.years_of_experience)
     }
 
     async fn current_skills(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
-        Ok(self.profile(ctx).await?.current_skills.clone())
+        Ok(self.details(ctx).await?.current_skills.clone())
     }
 
     async fn target_skills(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
-        Ok(self.profile(ctx).await?.target_skills.clone())
+        Ok(self.details(ctx).await?.target_skills.clone())
     }
 
     async fn bio(&self, ctx: &Context<'_>) -> AppResult<Option<String>> {
-        Ok(self.profile(ctx).await?.bio.clone())
+        Ok(self.details(ctx).await?.bio.clone())
     }
 
     async fn current_goals(&self, ctx: &Context<'_>) -> AppResult<Vec<String>> {
-        Ok(self.profile(ctx).await?.current_goals.clone())
+        Ok(self.details(ctx).await?.current_goals.clone())
     }
 
-    async fn achievement_score(&self) -> i32 {
-        self.achievement_score
+    async fn achievement_score(&self, ctx: &Context<'_>) -> AppResult<i32> {
+        Ok(self.details(ctx).await?.achievement_score)
     }
 
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.created_at
+    async fn created_at(&self, ctx: &Context<'_>) -> AppResult<DateTime<Utc>> {
+        Ok(self.details(ctx).await?.created_at)
     }
 
     /// Newest first. Published posts; the author also sees their own drafts

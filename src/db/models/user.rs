@@ -34,23 +34,14 @@ pub struct User {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The columns of a user that lists show beside posts and replies: all but
-/// the long part of the profile (bio, skills, goals) and anything secret.
-/// A feed page loads up to 200 users; their arrays were most of the cost.
+/// What lists show of a user beside posts and replies: their id, name and
+/// picture. A feed page loads up to 200 users; whole rows were most of its cost.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub struct UserCard {
     pub id: Uuid,
-    pub email: String,
     pub name: Option<String>,
-    pub verified: bool,
     pub image: Option<String>,
-    pub current_role: Option<String>,
-    pub experience_level: ExperienceLevel,
-    pub industry: Option<String>,
-    pub years_of_experience: Option<i32>,
-    pub achievement_score: i32,
-    pub created_at: DateTime<Utc>,
 }
 
 /// A user about to be inserted.
