@@ -575,6 +575,19 @@ async fn the_protocol_close_codes() {
         .await;
     assert_eq!(bad_token.closed().await.0, 4403);
 
+    // Under the limit but over the socket's 1 KiB read buffer: read in chunks.
+    let mut roomy = WsClient::connect(&server, None).await;
+    roomy
+        .send_text(&format!(
+            r#"{{"type":"ping","payload":{{"note":"{}"}}}}"#,
+            "x".repeat(1500)
+        ))
+        .await;
+    match roomy.next().await {
+        Received::Message(message) => assert_eq!(message["type"], "pong", "{message}"),
+        other => panic!("a 1.5 KiB ping is answered, not {other:?}"),
+    }
+
     let mut big = WsClient::connect(&server, None).await;
     big.send_text(&format!(
         r#"{{"type":"ping","payload":"{}"}}"#,

@@ -68,9 +68,11 @@ pub async fn get(
     let span = tracing::Span::current();
     upgrade
         .protocols([SUBPROTOCOL])
-        // tungstenite's default read buffer (128 KiB) per idle socket would
-        // cost over a GiB at 10,000 sockets.
-        .read_buffer_size(4 * 1024)
+        // tungstenite's read buffer is kept for the socket's life: its
+        // default (128 KiB) would cost over a GiB at 10,000 idle sockets.
+        // Client messages are small (a subscribe, a ping); a larger one is
+        // read in more chunks, the buffer growing to hold it.
+        .read_buffer_size(1024)
         .max_message_size(limit)
         .max_frame_size(limit)
         .on_upgrade(move |socket| tracing::Instrument::instrument(connection.run(socket), span))
