@@ -1,11 +1,10 @@
 //! The `User` type and the queries that find users.
 
-use async_graphql::connection::Connection;
 use std::sync::Arc;
 
+use async_graphql::connection::Connection;
 use async_graphql::{Context, ID, Lookahead, Object, SelectionField};
 use chrono::{DateTime, Utc};
-
 use uuid::Uuid;
 
 use crate::accounts;
