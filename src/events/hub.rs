@@ -1,6 +1,7 @@
 //! The local end of the event fan-out: one bounded broadcast per instance.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{broadcast, oneshot};
 
@@ -20,6 +21,8 @@ pub enum Delivery {
 /// The instance's event broadcast, fed by its listener.
 pub struct EventHub {
     sender: broadcast::Sender<Delivery>,
+    /// Subscriptions listening on this instance's sockets.
+    listening: AtomicUsize,
     /// Dropping the hub stops its listener.
     _stop: Option<oneshot::Sender<()>>,
 }
@@ -33,6 +36,7 @@ impl EventHub {
         tokio::spawn(listener::run(url, sender.clone(), stopped));
         Arc::new(Self {
             sender,
+            listening: AtomicUsize::new(0),
             _stop: Some(stop),
         })
     }
@@ -42,6 +46,7 @@ impl EventHub {
         let (sender, _) = broadcast::channel(capacity.max(1));
         Arc::new(Self {
             sender,
+            listening: AtomicUsize::new(0),
             _stop: None,
         })
     }
@@ -57,8 +62,18 @@ impl EventHub {
         let _ = self.sender.send(delivery);
     }
 
-    /// How many subscribers hold a receiver.
-    pub fn subscribers(&self) -> usize {
-        self.sender.receiver_count()
+    /// A socket's subscriptions went from `before` to `now`.
+    pub fn set_listening(&self, before: usize, now: usize) {
+        if now > before {
+            self.listening.fetch_add(now - before, Ordering::Relaxed);
+        } else {
+            self.listening.fetch_sub(before - now, Ordering::Relaxed);
+        }
+    }
+
+    /// How many subscriptions listen on this instance: each receives the
+    /// events committed from the moment it is counted.
+    pub fn listening(&self) -> usize {
+        self.listening.load(Ordering::Relaxed)
     }
 }

@@ -104,17 +104,6 @@ impl Loaders {
             ),
         }
     }
-
-    /// Empties every cache (a subscription does before each event it delivers).
-    pub fn clear(&self) {
-        self.users.clear::<Uuid>();
-        self.user_cards.clear::<Uuid>();
-        self.posts.clear::<Uuid>();
-        self.liked_by_viewer.clear::<Uuid>();
-        self.first_replies.clear::<(Uuid, i64)>();
-        self.first_posts.clear::<(Uuid, i64)>();
-        self.replies.clear::<Uuid>();
-    }
 }
 
 /// Users by id.

@@ -1,25 +1,34 @@
-//! Live updates: the `Subscription` root. Each stream listens to the
-//! instance's event hub and loads every event fresh when it delivers, with
-//! the subscriber's own permissions: the object comes through a DataLoader
-//! shared by all subscribers of the instance (so 1,000 subscribers of one
-//! post cost one statement per event, not 1,000), the visibility check runs
-//! per subscriber, and the fields below go through the socket's own loaders,
-//! emptied before each event so nothing stale is shown.
+//! Live updates: the `Subscription` root.
+//!
+//! A subscription is not kept as a running stream: between events a socket
+//! keeps only its text and what it listens to (`http::ws::subscriptions`),
+//! which is what lets an instance hold many idle sockets. Its field therefore
+//! runs in turns, each an execution of the subscription's document with a
+//! [`Turn`] in the request's data:
+//! - when the client subscribes, it checks its arguments and the viewer's
+//!   right to them, and tells the socket which events concern it
+//!   ([`Interest`], written to the turn's [`Report`]); it yields nothing;
+//! - for each such event, it loads the object fresh with the subscriber's own
+//!   permissions and yields it, or nothing, or ends the subscription.
+//!
+//! The object comes through a DataLoader shared by all subscribers of the
+//! instance (so 1,000 subscribers of one post cost one statement per event,
+//! not 1,000); the fields below it go through loaders made for that turn, so
+//! nothing stale is shown.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_graphql::dataloader::{DataLoader, NoCache};
 use async_graphql::{Context, ID, Subscription as SubscriptionObject};
-use futures_util::Stream;
 use futures_util::future::BoxFuture;
-use tokio::sync::broadcast::{self, error::RecvError};
 use uuid::Uuid;
 
 use crate::db::DbPool;
 use crate::db::enums::PostStatus;
 use crate::error::{AppError, AppResult};
-use crate::events::{Delivery, Event, EventHub};
-use crate::graphql::loaders::{Loaders, PostLoader, ReplyLoader};
+use crate::events::{Event, EventHub};
+use crate::graphql::loaders::{PostLoader, ReplyLoader};
 use crate::graphql::notification::{Notification, NotificationLoader};
 use crate::graphql::post::Post;
 use crate::graphql::reply::Reply;
@@ -49,86 +58,159 @@ impl Live {
     }
 }
 
-/// What one subscription stream holds between events.
-struct Listening {
-    live: Arc<Live>,
-    events: broadcast::Receiver<Delivery>,
-    viewer: Option<Uuid>,
-    loaders: Arc<Loaders>,
+/// Which events a subscription runs for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interest {
+    /// `replyAdded`: replies to this post, and its deletion.
+    Replies(Uuid),
+    /// `postUpdated`: changes to this post, and its deletion.
+    Post(Uuid),
+    /// `feedPostPublished`: every published post.
+    Published,
+    /// `notificationAdded`: this user's notifications.
+    Notifications(Uuid),
 }
 
-/// What a stream does with one event.
+impl Interest {
+    /// True when `event` concerns a subscription with this interest.
+    pub fn wants(self, event: &Event) -> bool {
+        match (self, *event) {
+            (Self::Replies(id), Event::ReplyAdded { post, .. } | Event::PostDeleted { post })
+            | (Self::Post(id), Event::PostChanged { post } | Event::PostDeleted { post }) => {
+                id == post
+            }
+            (Self::Published, Event::PostPublished { .. }) => true,
+            (Self::Notifications(id), Event::NotificationAdded { user, .. }) => id == user,
+            _ => false,
+        }
+    }
+}
+
+/// Why a subscription's fields run: put into the request's data by the socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Turn {
+    /// The client subscribed.
+    Subscribe,
+    /// An event the subscription's interests want.
+    Event(Event),
+    /// The socket fell behind the instance's events and missed this many.
+    Missed(u64),
+    /// The instance lost its listening connection for a while: events
+    /// committed meanwhile were missed.
+    Resumed,
+}
+
+/// What one turn tells the socket, beside the responses.
+#[derive(Debug, Default)]
+pub struct Report {
+    interests: Mutex<Vec<Interest>>,
+    ended: AtomicBool,
+}
+
+impl Report {
+    /// What the subscription listens to (written on [`Turn::Subscribe`]).
+    pub fn interests(&self) -> Vec<Interest> {
+        self.interests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// True when the subscription is over (its post was deleted or hidden).
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::Relaxed)
+    }
+}
+
+/// What a field yields in one turn: nothing, or the event's object.
+pub type Yield<T> = futures_util::stream::Iter<std::option::IntoIter<T>>;
+
+/// What a field does with one event.
 enum Step<T> {
     Deliver(T),
     Skip,
     End,
 }
 
-impl Listening {
-    fn new(ctx: &Context<'_>) -> Self {
+/// One turn of one field, as its resolver sees it.
+struct Run<'a> {
+    live: &'a Live,
+    viewer: Option<Uuid>,
+    turn: Turn,
+    report: &'a Report,
+}
+
+impl<'a> Run<'a> {
+    fn of(ctx: &Context<'a>) -> async_graphql::Result<Self> {
+        let (Some(turn), Some(report)) = (ctx.data_opt::<Turn>(), ctx.data_opt::<Arc<Report>>())
+        else {
+            return Err(AppError::bad_input(
+                "subscription",
+                "subscriptions are served over WebSocket (graphql-transport-ws) on /graphql",
+            )
+            .into());
+        };
         let live = ctx
             .data::<Arc<Live>>()
-            .expect("the server puts the live services into the schema's data")
-            .clone();
-        Self {
-            events: live.hub.subscribe(),
+            .expect("the server puts the live services into the schema's data");
+        Ok(Self {
             live,
             viewer: context::viewer(ctx).user_id(),
-            loaders: ctx
-                .data::<Arc<Loaders>>()
-                .expect("the WebSocket layer puts loaders into every connection")
-                .clone(),
+            turn: *turn,
+            report,
+        })
+    }
+
+    /// The event of this turn; `None` when the client is subscribing. Missed
+    /// events are an error item: the subscription goes on, and the client
+    /// knows to refetch.
+    fn event(&self) -> AppResult<Option<Event>> {
+        match self.turn {
+            Turn::Subscribe => Ok(None),
+            Turn::Event(event) => Ok(Some(event)),
+            Turn::Missed(missed) => Err(AppError::Upstream(
+                format!("this subscription fell behind and missed {missed} events; refetch what it shows").into(),
+            )),
+            Turn::Resumed => Err(AppError::Upstream(
+                "the server lost its database connection for a moment and may have missed events; refetch what this subscription shows".into(),
+            )),
         }
     }
 
-    /// The stream of what `step` makes of each event; a subscriber that fell
-    /// behind, or an instance that lost its listener for a while, is told
-    /// with an error item (the stream then goes on).
-    fn stream<T, F>(self, step: F) -> impl Stream<Item = async_graphql::Result<T>> + Send
-    where
-        T: Send + 'static,
-        F: Fn(Arc<Live>, Option<Uuid>, Event) -> BoxFuture<'static, AppResult<Step<T>>>
-            + Send
-            + Sync
-            + 'static,
-    {
-        futures_util::stream::unfold((self, step), async |(mut state, step)| {
-            loop {
-                let event = match state.events.recv().await {
-                    Ok(Delivery::Event(event)) => event,
-                    Ok(Delivery::Resumed) => {
-                        let err = AppError::Upstream(
-                            "the server lost its database connection for a moment and may have missed events; refetch what this subscription shows".into(),
-                        );
-                        return Some((Err(err.into()), (state, step)));
-                    }
-                    Err(RecvError::Lagged(missed)) => {
-                        let err = AppError::Upstream(
-                            format!("this subscription fell behind and missed {missed} events; refetch what it shows").into(),
-                        );
-                        return Some((Err(err.into()), (state, step)));
-                    }
-                    Err(RecvError::Closed) => return None,
-                };
-                match step(state.live.clone(), state.viewer, event).await {
-                    Ok(Step::Deliver(item)) => {
-                        // The fields below this item load fresh.
-                        state.loaders.clear();
-                        return Some((Ok(item), (state, step)));
-                    }
-                    Ok(Step::Skip) => {}
-                    Ok(Step::End) => return None,
-                    Err(err) => return Some((Err(err.into()), (state, step))),
-                }
-            }
-        })
+    /// Registers what the subscription listens to; yields nothing.
+    fn listen<T>(&self, interest: Interest) -> Yield<T> {
+        self.report
+            .interests
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(interest);
+        futures_util::stream::iter(None)
     }
-}
 
-/// The post if `viewer` may read it now.
-async fn readable_post(live: &Live, id: Uuid, viewer: Option<Uuid>) -> AppResult<Option<Post>> {
-    let post = live.posts.load_one(id).await?;
-    Ok(post.filter(|post| posts::visible_to(post, viewer)))
+    fn finish<T>(&self, step: Step<T>) -> Yield<T> {
+        match step {
+            Step::Deliver(item) => futures_util::stream::iter(Some(item)),
+            Step::Skip => futures_util::stream::iter(None),
+            Step::End => {
+                self.report.ended.store(true, Ordering::Relaxed);
+                futures_util::stream::iter(None)
+            }
+        }
+    }
+
+    /// The post if the viewer may read it now.
+    async fn readable_post(&self, id: Uuid) -> AppResult<Option<Post>> {
+        let post = self.live.posts.load_one(id).await?;
+        Ok(post.filter(|post| posts::visible_to(post, self.viewer)))
+    }
+
+    /// NOT_FOUND unless the viewer may read the post.
+    async fn require_readable(&self, id: Uuid) -> AppResult<()> {
+        match self.readable_post(id).await? {
+            Some(_) => Ok(()),
+            None => Err(AppError::not_found("no such post")),
+        }
+    }
 }
 
 /// Live updates over WebSocket (graphql-transport-ws on the GraphQL endpoint).
@@ -142,32 +224,28 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         post_id: ID,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Reply>>> {
+    ) -> async_graphql::Result<Yield<Reply>> {
         let post_id = ids::parse(&post_id, "postId")?;
-        let listening = Listening::new(ctx);
-        if readable_post(&listening.live, post_id, listening.viewer)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::not_found("no such post").into());
-        }
-        Ok(listening.stream(move |live, viewer, event| {
-            Box::pin(async move {
-                match event {
-                    Event::ReplyAdded { post, reply } if post == post_id => {
-                        if readable_post(&live, post, viewer).await?.is_none() {
-                            return Ok(Step::End);
-                        }
-                        Ok(match live.replies.load_one(reply).await? {
-                            Some(reply) => Step::Deliver(reply),
-                            None => Step::Skip,
-                        })
+        let run = Run::of(ctx)?;
+        let step = match run.event()? {
+            None => {
+                run.require_readable(post_id).await?;
+                return Ok(run.listen(Interest::Replies(post_id)));
+            }
+            Some(Event::ReplyAdded { post, reply }) if post == post_id => {
+                if run.readable_post(post).await?.is_none() {
+                    Step::End
+                } else {
+                    match run.live.replies.load_one(reply).await? {
+                        Some(reply) => Step::Deliver(reply),
+                        None => Step::Skip,
                     }
-                    Event::PostDeleted { post } if post == post_id => Ok(Step::End),
-                    _ => Ok(Step::Skip),
                 }
-            })
-        }))
+            }
+            Some(Event::PostDeleted { post }) if post == post_id => Step::End,
+            Some(_) => Step::Skip,
+        };
+        Ok(run.finish(step))
     }
 
     /// The post after any change to it: edited, published, liked or unliked, reply added or removed
@@ -175,70 +253,99 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
         post_id: ID,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Post>>> {
+    ) -> async_graphql::Result<Yield<Post>> {
         let post_id = ids::parse(&post_id, "postId")?;
-        let listening = Listening::new(ctx);
-        if readable_post(&listening.live, post_id, listening.viewer)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::not_found("no such post").into());
-        }
-        Ok(listening.stream(move |live, viewer, event| {
-            Box::pin(async move {
-                match event {
-                    Event::PostDeleted { post } if post == post_id => Ok(Step::End),
-                    Event::PostChanged { post } if post == post_id => {
-                        // Gone or hidden (back to draft) ends the stream.
-                        Ok(match readable_post(&live, post, viewer).await? {
-                            Some(post) => Step::Deliver(post),
-                            None => Step::End,
-                        })
-                    }
-                    _ => Ok(Step::Skip),
+        let run = Run::of(ctx)?;
+        let step = match run.event()? {
+            None => {
+                run.require_readable(post_id).await?;
+                return Ok(run.listen(Interest::Post(post_id)));
+            }
+            Some(Event::PostDeleted { post }) if post == post_id => Step::End,
+            // Gone or hidden (back to draft) ends the stream.
+            Some(Event::PostChanged { post }) if post == post_id => {
+                match run.readable_post(post).await? {
+                    Some(post) => Step::Deliver(post),
+                    None => Step::End,
                 }
-            })
-        }))
+            }
+            Some(_) => Step::Skip,
+        };
+        Ok(run.finish(step))
     }
 
     /// Posts as they are published, as they would appear at the top of the feed
-    async fn feed_post_published(
-        &self,
-        ctx: &Context<'_>,
-    ) -> impl Stream<Item = async_graphql::Result<Post>> {
-        Listening::new(ctx).stream(|live, viewer, event| {
-            Box::pin(async move {
-                let Event::PostPublished { post } = event else {
-                    return Ok(Step::Skip);
-                };
-                Ok(match readable_post(&live, post, viewer).await? {
-                    Some(post) if post.status() == PostStatus::Published => Step::Deliver(post),
-                    _ => Step::Skip,
-                })
-            })
-        })
+    async fn feed_post_published(&self, ctx: &Context<'_>) -> async_graphql::Result<Yield<Post>> {
+        let run = Run::of(ctx)?;
+        let step = match run.event()? {
+            None => return Ok(run.listen(Interest::Published)),
+            Some(Event::PostPublished { post }) => match run.readable_post(post).await? {
+                Some(post) if post.status() == PostStatus::Published => Step::Deliver(post),
+                _ => Step::Skip,
+            },
+            Some(_) => Step::Skip,
+        };
+        Ok(run.finish(step))
     }
 
     /// The viewer's own new notifications; UNAUTHENTICATED without a session
     async fn notification_added(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Notification>>> {
+    ) -> async_graphql::Result<Yield<Notification>> {
         let user_id = context::viewer(ctx).actor()?.user_id;
-        Ok(Listening::new(ctx).stream(move |live, _, event| {
-            Box::pin(async move {
-                match event {
-                    Event::NotificationAdded { user, notification } if user == user_id => {
-                        let found = live.notifications.load_one(notification).await?;
-                        Ok(match notifications::readable(found, user_id) {
-                            Ok(found) => Step::Deliver(found.into()),
-                            // Withdrawn before delivery.
-                            Err(_) => Step::Skip,
-                        })
-                    }
-                    _ => Ok(Step::Skip),
+        let run = Run::of(ctx)?;
+        let step = match run.event()? {
+            None => return Ok(run.listen(Interest::Notifications(user_id))),
+            Some(Event::NotificationAdded { user, notification }) if user == user_id => {
+                let found = run.live.notifications.load_one(notification).await?;
+                match notifications::readable(found, user_id) {
+                    Ok(found) => Step::Deliver(found.into()),
+                    // Withdrawn before delivery.
+                    Err(_) => Step::Skip,
                 }
-            })
-        }))
+            }
+            Some(_) => Step::Skip,
+        };
+        Ok(run.finish(step))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_interest_wants_only_its_events() {
+        let (post, other, user, id) = (
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+        );
+        let replies = Interest::Replies(post);
+        assert!(replies.wants(&Event::ReplyAdded { post, reply: id }));
+        assert!(replies.wants(&Event::PostDeleted { post }));
+        assert!(!replies.wants(&Event::PostChanged { post }));
+        assert!(!replies.wants(&Event::ReplyAdded {
+            post: other,
+            reply: id
+        }));
+        let changes = Interest::Post(post);
+        assert!(changes.wants(&Event::PostChanged { post }));
+        assert!(changes.wants(&Event::PostDeleted { post }));
+        assert!(!changes.wants(&Event::PostChanged { post: other }));
+        assert!(Interest::Published.wants(&Event::PostPublished { post: other }));
+        assert!(!Interest::Published.wants(&Event::PostChanged { post }));
+        let inbox = Interest::Notifications(user);
+        assert!(inbox.wants(&Event::NotificationAdded {
+            user,
+            notification: id
+        }));
+        assert!(!inbox.wants(&Event::NotificationAdded {
+            user: other,
+            notification: id
+        }));
+        assert!(!inbox.wants(&Event::SessionsEnded { user }));
     }
 }

@@ -178,8 +178,7 @@ async fn graphiql_runs_a_query_and_a_subscription_in_a_browser_offline() {
         }
     }
     if lines.iter().any(|line| line == "subscribed") {
-        // The hub's own session watcher is one receiver; the socket adds one.
-        wait_for_subscribers(&server, 2).await;
+        wait_for_subscribers(&server, 1).await;
         let author = server.sign_up("browser@example.com").await;
         author.post("Seen in GraphiQL", "PUBLISHED").await;
     }

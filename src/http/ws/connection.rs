@@ -1,34 +1,25 @@
 //! One WebSocket connection speaking `graphql-transport-ws`.
 //!
-//! Client messages are read and checked here first; the valid ones go on to
-//! async-graphql's `WebSocket`, which executes the subscriptions, and its
-//! output goes back to the client. Authentication happens here, at
-//! `connection_init`, before async-graphql sees the connection.
+//! Client messages are read and checked here; authentication happens at
+//! `connection_init`. Subscriptions are kept and run by
+//! [`Subscriptions`], one turn at a time.
 
-use std::collections::HashSet;
-use std::sync::Arc;
 use std::time::Duration;
 
-use async_graphql::Data;
-use async_graphql::http::{
-    ClientMessage, WebSocket as GraphQlSocket, WebSocketProtocols as Protocols, WsMessage,
-};
+use async_graphql::http::ClientMessage;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use futures_util::StreamExt;
 use serde_json::json;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use crate::accounts::{Actor, Viewer};
 use crate::auth::session;
 use crate::db::models::audit_event::Origin;
-use crate::db::statement_budget::StatementBudget;
 use crate::error::AppError;
 use crate::graphql::admission;
-use crate::graphql::loaders::Loaders;
 use crate::http::AppState;
 use crate::http::ws::documents;
 use crate::http::ws::sockets::Registration;
+use crate::http::ws::subscriptions::{Subscriber, Subscriptions};
 
 /// The only subprotocol spoken.
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";
@@ -47,16 +38,6 @@ mod close {
     pub const DUPLICATE_ID: u16 = 4409;
     pub const TOO_MANY_INITS: u16 = 4429;
 }
-
-/// Client messages waiting for async-graphql; it takes every waiting message
-/// whenever it is polled, so this only fills if a client floods the socket.
-const INBOX: usize = 64;
-
-/// A client message on its way to async-graphql. Boxed because tokio's
-/// channel allocates its first block of 32 slots when it is made: with
-/// `ClientMessage` inline (it holds a whole `Request`) that block alone was
-/// 11.6 KB of every idle socket; boxed it is 256 bytes.
-type Inbound = Box<serde_json::Result<ClientMessage>>;
 
 /// The longest a client may take to accept one message.
 const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -122,39 +103,25 @@ impl Connection {
         // Not kept for the socket's life.
         drop(payload);
 
-        let pool = &self.state.services.pool;
-        // Subscriptions are long-lived: the per-request statement cap does not apply.
-        let loaders = Arc::new(Loaders::new(
-            pool,
-            viewer.user_id(),
-            &StatementBudget::new(u32::MAX),
-        ));
-        let mut data = Data::default();
-        data.insert(viewer);
-        data.insert(self.origin.clone());
-        data.insert(loaders);
-        let (inbox, messages) = mpsc::channel::<Inbound>(INBOX);
-        let messages = futures_util::stream::unfold(messages, async |mut rx| {
-            rx.recv().await.map(|message| (*message, rx))
-        });
-        let graphql = GraphQlSocket::from_message_stream(
-            self.state.schema.clone(),
-            messages,
-            Protocols::GraphQLWS,
-        )
-        .connection_data(data);
-        let mut graphql = std::pin::pin!(graphql);
-        // The session is settled above; async-graphql only acknowledges.
-        forward(&inbox, ClientMessage::ConnectionInit { payload: None })?;
+        let subscriber = Subscriber {
+            schema: self.state.schema.clone(),
+            pool: self.state.services.pool.clone(),
+            viewer,
+            origin: self.origin.clone(),
+        };
+        let mut subscriptions = Subscriptions::new(self.state.ws.hub.clone());
+        send(socket, Message::Text(r#"{"type":"connection_ack"}"#.into())).await?;
 
         let max_subscriptions = usize::try_from(live.ws_max_subscriptions).unwrap_or(usize::MAX);
         let ping_every = Duration::from_secs(live.ws_ping_interval_secs);
         let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
         let mut heard_at = Instant::now();
-        let mut active: HashSet<String> = HashSet::new();
-        let mut counted = crate::metrics::SocketSubscriptions::default();
         loop {
-            tokio::select! {
+            // Turns run one after another (each event's turns at once), so a
+            // subscription's events go out in the order they were committed.
+            // The futures of a turn are boxed: they live only while it runs,
+            // and must not size what every idle socket keeps.
+            let messages = tokio::select! {
                 biased;
                 // The session ended (sign-out, reset, expiry): no more events.
                 // (Polled once at most: the connection closes when it fires.)
@@ -166,17 +133,6 @@ impl Connection {
                 } => {
                     return Err(Close::new(close::FORBIDDEN, "Forbidden: the session ended"));
                 }
-                out = graphql.next() => match out {
-                    Some(WsMessage::Text(text)) => {
-                        if let Some(id) = completed_id(&text) {
-                            active.remove(&id);
-                            counted.set(active.len());
-                        }
-                        send(socket, Message::Text(text.into())).await?;
-                    }
-                    Some(WsMessage::Close(code, reason)) => return Err(Close::new(code, reason)),
-                    None => return Ok(()),
-                },
                 frame = socket.recv() => {
                     heard_at = Instant::now();
                     let text = match frame {
@@ -188,16 +144,15 @@ impl Connection {
                         Some(Ok(Message::Close(_))) | None => return Ok(()),
                         Some(Err(err)) => return Err(read_error(&err)),
                     };
-                    let message = parse(text.as_str())?;
-                    match message {
+                    match parse(text.as_str())? {
                         ClientMessage::ConnectionInit { .. } => {
                             return Err(Close::new(close::TOO_MANY_INITS, "Too many initialisation requests"));
                         }
                         ClientMessage::Start { id, mut payload } => {
-                            if active.contains(&id) {
+                            if subscriptions.contains(&id) {
                                 return Err(Close::new(close::DUPLICATE_ID, format!("Subscriber for {id} already exists")));
                             }
-                            if active.len() >= max_subscriptions {
+                            if subscriptions.len() >= max_subscriptions {
                                 let err = AppError::bad_input(
                                     "subscribe",
                                     format!("a WebSocket may hold at most {max_subscriptions} subscriptions"),
@@ -214,25 +169,31 @@ impl Connection {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
-                            active.insert(id.clone());
-                            counted.set(active.len());
-                            forward(&inbox, ClientMessage::Start { id, payload })?;
+                            Box::pin(subscriptions.subscribe(&subscriber, id, payload)).await
                         }
                         ClientMessage::Stop { id } => {
-                            active.remove(&id);
-                            counted.set(active.len());
-                            forward(&inbox, ClientMessage::Stop { id })?;
+                            subscriptions.stop(&id);
+                            continue;
                         }
+                        ClientMessage::Ping { .. } => vec![r#"{"type":"pong"}"#.to_owned()],
+                        ClientMessage::Pong { .. } => continue,
                         ClientMessage::ConnectionTerminate => return Ok(()),
-                        other => forward(&inbox, other)?,
                     }
                 }
+                turn = subscriptions.next_turn() => match turn {
+                    Some(turn) => Box::pin(subscriptions.deliver(&subscriber, turn)).await,
+                    None => return Err(Close::new(close::GOING_AWAY, "the server is stopping")),
+                },
                 _ = pings.tick() => {
                     if heard_at.elapsed() > ping_every * 2 {
                         return Err(Close::new(close::GOING_AWAY, "no answer to pings"));
                     }
                     send(socket, Message::Ping(Default::default())).await?;
+                    continue;
                 }
+            };
+            for text in messages {
+                send(socket, Message::Text(text.into())).await?;
             }
         }
     }
@@ -363,12 +324,6 @@ fn read_error(err: &axum::Error) -> Close {
     }
 }
 
-fn forward(inbox: &mpsc::Sender<Inbound>, message: ClientMessage) -> Result<(), Close> {
-    inbox
-        .try_send(Box::new(Ok(message)))
-        .map_err(|_| Close::new(close::BAD_REQUEST, "Too many messages at once"))
-}
-
 async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Close> {
     // A failed send means the client is gone; one that takes no message for
     // this long holds the connection's task (and its events) hostage.
@@ -390,22 +345,4 @@ fn operation_error(id: &str, err: impl Into<async_graphql::Error>) -> Message {
     }
     let message = json!({ "id": id, "type": "error", "payload": [payload] });
     Message::Text(message.to_string().into())
-}
-
-/// The id of a `complete` message async-graphql sends when a stream ends.
-fn completed_id(text: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Envelope {
-        #[serde(rename = "type")]
-        kind: String,
-        id: Option<String>,
-    }
-    // Only `complete` messages are short; skip parsing event payloads.
-    if !text.starts_with(r#"{"type":"complete""#) {
-        return None;
-    }
-    let envelope: Envelope = serde_json::from_str(text).ok()?;
-    (envelope.kind == "complete")
-        .then_some(envelope.id)
-        .flatten()
 }

@@ -1,8 +1,9 @@
 //! GraphQL subscriptions over WebSocket: the `graphql-transport-ws` protocol
-//! on `GET /graphql` (the upgrade), around async-graphql's implementation.
+//! on `GET /graphql` (the upgrade).
 //!
-//! async-graphql runs the operations and multiplexes their streams; this
-//! module adds what it lacks for a public server: the protocol's close codes
+//! async-graphql executes each subscription's document (see
+//! `subscriptions` for when); this module speaks the protocol with what a
+//! public server needs: the protocol's close codes
 //! (4400 bad message, 4401 subscribe before ack, 4403 refused init, 4408
 //! init timeout, 4409 duplicate id, 4429 second init), server pings,
 //! message size, subscriptions per socket, sockets per user, the request
@@ -11,6 +12,7 @@
 mod connection;
 mod documents;
 pub mod sockets;
+mod subscriptions;
 
 use std::sync::Arc;
 

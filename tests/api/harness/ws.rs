@@ -133,15 +133,15 @@ impl WsClient {
     }
 }
 
-/// Waits until the server's hub has at least `n` receivers (its own session
-/// watcher counts as one), so events committed afterwards reach new subscribers.
+/// Waits until at least `n` subscriptions listen on the server, so events
+/// committed afterwards reach them.
 pub async fn wait_for_subscribers(server: &TestServer, n: usize) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
-    while server.ws.hub.subscribers() < n {
+    while server.ws.hub.listening() < n {
         assert!(
             tokio::time::Instant::now() < deadline,
             "only {} of {n} subscribers after the deadline",
-            server.ws.hub.subscribers()
+            server.ws.hub.listening()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }

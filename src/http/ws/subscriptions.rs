@@ -1,0 +1,339 @@
+//! A socket's subscriptions, and running them.
+//!
+//! Between events a subscription is only its text and the events it wants
+//! (a few hundred bytes): nothing of it is parsed, planned or suspended. The
+//! socket holds one receiver of the instance's events while it has any
+//! subscription; each event some subscription wants runs that subscription's
+//! document once (see `graphql::subscription` for what its fields do in each
+//! turn), and the responses go out as `next` messages.
+
+use std::sync::Arc;
+
+use async_graphql::{Request, Response, Variables};
+use futures_util::StreamExt;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use crate::accounts::Viewer;
+use crate::db::DbPool;
+use crate::db::models::audit_event::Origin;
+use crate::db::statement_budget::StatementBudget;
+use crate::events::{Delivery, EventHub};
+use crate::graphql::AppSchema;
+use crate::graphql::loaders::Loaders;
+use crate::graphql::subscription::{Interest, Report, Turn};
+
+/// Who runs a socket's subscriptions, and with what.
+pub struct Subscriber {
+    pub schema: AppSchema,
+    pub pool: DbPool,
+    pub viewer: Viewer,
+    pub origin: Origin,
+}
+
+impl Subscriber {
+    /// Runs `request` for one turn; its responses and what its fields reported.
+    async fn run(&self, request: Request, turn: Turn) -> (Vec<Response>, Arc<Report>) {
+        let report = Arc::new(Report::default());
+        // Fresh loaders each turn: nothing cached from an earlier event shows.
+        // A subscription is long-lived: the per-request statement cap does not apply.
+        let loaders = Loaders::new(
+            &self.pool,
+            self.viewer.user_id(),
+            &StatementBudget::new(u32::MAX),
+        );
+        let request = request
+            .data(turn)
+            .data(report.clone())
+            .data(self.viewer)
+            .data(self.origin.clone())
+            .data(Arc::new(loaders));
+        let responses = self.schema.execute_stream(request).collect().await;
+        (responses, report)
+    }
+}
+
+/// One subscription between events.
+struct Subscription {
+    id: Box<str>,
+    query: Box<str>,
+    operation_name: Option<Box<str>>,
+    /// As JSON: parsed variables are a tree of nodes many times larger.
+    variables: Box<str>,
+    interests: Box<[Interest]>,
+}
+
+impl Subscription {
+    fn request(&self) -> Request {
+        // Written by `serde_json::to_string` of the same type when subscribing.
+        let variables: Variables = serde_json::from_str(&self.variables).unwrap_or_else(|err| {
+            tracing::error!(error = %err, "a stored subscription's variables do not read back");
+            Variables::default()
+        });
+        let mut request = Request::new(self.query.to_string()).variables(variables);
+        if let Some(name) = &self.operation_name {
+            request = request.operation_name(name.to_string());
+        }
+        request
+    }
+
+    fn wants(&self, turn: &Turn) -> bool {
+        match turn {
+            Turn::Event(event) => self.interests.iter().any(|interest| interest.wants(event)),
+            Turn::Subscribe => false,
+            // Every subscription may have missed something.
+            Turn::Missed(_) | Turn::Resumed => true,
+        }
+    }
+}
+
+/// The subscriptions of one socket.
+pub struct Subscriptions {
+    hub: Arc<EventHub>,
+    /// Held while there is any subscription, so an idle socket without one
+    /// is not woken by every event.
+    events: Option<broadcast::Receiver<Delivery>>,
+    list: Vec<Subscription>,
+    counted: crate::metrics::SocketSubscriptions,
+}
+
+impl Subscriptions {
+    pub fn new(hub: Arc<EventHub>) -> Self {
+        Self {
+            hub,
+            events: None,
+            list: Vec::new(),
+            counted: crate::metrics::SocketSubscriptions::default(),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.list.iter().any(|subscription| &*subscription.id == id)
+    }
+
+    /// Starts subscription `id`: checks it by running its subscribe turn, and
+    /// keeps it if its fields listen to something. The messages to send.
+    pub async fn subscribe(
+        &mut self,
+        subscriber: &Subscriber,
+        id: String,
+        request: Request,
+    ) -> Vec<String> {
+        // Listening before the check: an event committed right after it is
+        // not missed.
+        if self.events.is_none() {
+            self.events = Some(self.hub.subscribe());
+        }
+        let variables = serde_json::to_string(&request.variables);
+        let query: Box<str> = request.query.as_str().into();
+        let operation_name = request.operation_name.as_deref().map(Box::from);
+        let (responses, report) = subscriber.run(request, Turn::Subscribe).await;
+        let mut messages: Vec<String> = responses
+            .iter()
+            .filter_map(|response| message::next(&id, response))
+            .collect();
+        let interests = report.interests();
+        let failed = responses.iter().any(|response| response.is_err());
+        match variables {
+            Ok(variables) if !failed && !interests.is_empty() => {
+                self.list.push(Subscription {
+                    id: id.into(),
+                    query,
+                    operation_name,
+                    variables: variables.into(),
+                    interests: interests.into(),
+                });
+                self.changed();
+            }
+            _ => {
+                messages.push(message::complete(&id));
+                self.changed();
+            }
+        }
+        messages
+    }
+
+    /// Ends subscription `id` at the client's request (no `complete` is sent back).
+    pub fn stop(&mut self, id: &str) {
+        self.list.retain(|subscription| &*subscription.id != id);
+        self.changed();
+    }
+
+    /// The next turn some subscription wants; `None` when the instance's
+    /// hub is gone (the server is stopping). Pending while there is no
+    /// subscription.
+    pub async fn next_turn(&mut self) -> Option<Turn> {
+        let Some(events) = self.events.as_mut() else {
+            return std::future::pending().await;
+        };
+        loop {
+            let turn = match events.recv().await {
+                Ok(Delivery::Event(event)) => Turn::Event(event),
+                Ok(Delivery::Resumed) => Turn::Resumed,
+                Err(RecvError::Lagged(missed)) => Turn::Missed(missed),
+                Err(RecvError::Closed) => return None,
+            };
+            if self
+                .list
+                .iter()
+                .any(|subscription| subscription.wants(&turn))
+            {
+                return Some(turn);
+            }
+        }
+    }
+
+    /// Runs every subscription that wants `turn` (at once, answers in order);
+    /// the messages to send.
+    pub async fn deliver(&mut self, subscriber: &Subscriber, turn: Turn) -> Vec<String> {
+        let runs = self
+            .list
+            .iter()
+            .filter(|subscription| subscription.wants(&turn))
+            .map(|subscription| async move {
+                let (responses, report) = subscriber.run(subscription.request(), turn).await;
+                (subscription.id.clone(), responses, report.ended())
+            });
+        let outcomes = futures_util::future::join_all(runs).await;
+        let mut messages = Vec::new();
+        for (id, responses, ended) in outcomes {
+            messages.extend(
+                responses
+                    .iter()
+                    .filter_map(|response| message::next(&id, response)),
+            );
+            if ended {
+                messages.push(message::complete(&id));
+                self.list.retain(|subscription| subscription.id != id);
+            }
+        }
+        self.changed();
+        messages
+    }
+
+    fn changed(&mut self) {
+        let running = self.list.len();
+        if running == 0 {
+            self.events = None;
+        }
+        self.hub.set_listening(self.counted.running(), running);
+        self.counted.set(running);
+    }
+}
+
+impl Drop for Subscriptions {
+    fn drop(&mut self) {
+        self.hub.set_listening(self.counted.running(), 0);
+    }
+}
+
+/// The server's messages about an operation.
+mod message {
+    use async_graphql::Response;
+    use serde::Serialize;
+
+    #[derive(Serialize)]
+    #[serde(tag = "type", rename_all = "lowercase")]
+    enum Out<'a> {
+        Next { id: &'a str, payload: &'a Response },
+        Complete { id: &'a str },
+    }
+
+    pub fn next(id: &str, payload: &Response) -> Option<String> {
+        serde_json::to_string(&Out::Next { id, payload })
+            .inspect_err(
+                |err| tracing::error!(error = %err, "cannot write a subscription's response"),
+            )
+            .ok()
+    }
+
+    pub fn complete(id: &str) -> String {
+        // Serialising two strings cannot fail.
+        serde_json::to_string(&Out::Complete { id }).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use uuid::Uuid;
+
+    use super::*;
+    use crate::events::Event;
+
+    fn watching(post: Uuid) -> Subscription {
+        Subscription {
+            id: "1".into(),
+            query: "subscription($p: ID!) { postUpdated(postId: $p) { id } }".into(),
+            operation_name: None,
+            variables: format!(r#"{{"p":"{post}"}}"#).into(),
+            interests: vec![Interest::Post(post)].into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_socket_wakes_only_for_events_its_subscriptions_want() {
+        let hub = EventHub::detached(8);
+        let mut subscriptions = Subscriptions::new(hub.clone());
+        let (watched, other) = (Uuid::now_v7(), Uuid::now_v7());
+        subscriptions.events = Some(hub.subscribe());
+        subscriptions.list.push(watching(watched));
+        hub.send(Delivery::Event(Event::PostChanged { post: other }));
+        hub.send(Delivery::Event(Event::PostPublished { post: watched }));
+        hub.send(Delivery::Event(Event::PostChanged { post: watched }));
+        hub.send(Delivery::Resumed);
+        assert_eq!(
+            subscriptions.next_turn().await,
+            Some(Turn::Event(Event::PostChanged { post: watched }))
+        );
+        assert_eq!(subscriptions.next_turn().await, Some(Turn::Resumed));
+    }
+
+    #[tokio::test]
+    async fn a_socket_that_fell_behind_tells_every_subscription() {
+        let hub = EventHub::detached(2);
+        let mut subscriptions = Subscriptions::new(hub.clone());
+        let post = Uuid::now_v7();
+        subscriptions.events = Some(hub.subscribe());
+        subscriptions.list.push(watching(post));
+        for _ in 0..5 {
+            hub.send(Delivery::Event(Event::PostChanged { post }));
+        }
+        assert_eq!(subscriptions.next_turn().await, Some(Turn::Missed(3)));
+        assert!(subscriptions.list[0].wants(&Turn::Missed(3)));
+        // Then the two events still held.
+        for _ in 0..2 {
+            assert_eq!(
+                subscriptions.next_turn().await,
+                Some(Turn::Event(Event::PostChanged { post }))
+            );
+        }
+    }
+
+    #[test]
+    fn stored_variables_read_back_into_the_request() {
+        let post = Uuid::now_v7();
+        let request = watching(post).request();
+        assert_eq!(
+            request.variables.into_value().into_json().unwrap(),
+            serde_json::json!({ "p": post.to_string() })
+        );
+    }
+
+    #[test]
+    fn next_and_complete_messages_follow_the_protocol() {
+        let response = Response::new(async_graphql::Value::Null);
+        let next: serde_json::Value =
+            serde_json::from_str(&message::next("a", &response).unwrap()).unwrap();
+        assert_eq!(next["type"], "next");
+        assert_eq!(next["id"], "a");
+        assert!(next["payload"].get("data").is_some(), "{next}");
+        let complete: serde_json::Value = serde_json::from_str(&message::complete("a")).unwrap();
+        assert_eq!(
+            complete,
+            serde_json::json!({ "type": "complete", "id": "a" })
+        );
+    }
+}
