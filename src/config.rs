@@ -517,7 +517,7 @@ pub struct LiveConfig {
     #[arg(long, env = "WS_PING_INTERVAL_SECS", default_value_t = 15, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub ws_ping_interval_secs: u64,
 
-    /// Events kept for each subscriber that has not taken them yet; past it, the subscriber is told it missed some.
+    /// Events kept for each socket that has not taken them yet; past it, its subscriptions are told they missed some.
     #[arg(long, env = "LIVE_EVENT_BUFFER", default_value_t = 1024, value_parser = clap::value_parser!(u32).range(16..=1_000_000))]
     pub live_event_buffer: u32,
 }
