@@ -160,6 +160,9 @@ async fn main() {
             )
             .env("LISTEN_ADDR", format!("127.0.0.1:{port}"))
             .env("RUST_LOG", "warn")
+            // Every socket comes from 127.0.0.1.
+            .env("WS_MAX_SOCKETS_PER_ADDRESS", "1000000")
+            .env("WS_MAX_SOCKETS", "1000000")
             .stdout(Stdio::null())
             .spawn()
             .unwrap_or_else(|err| {

@@ -93,6 +93,10 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
     let ws = http::ws::WsState {
         sockets: http::ws::Sockets::start(max_sockets, &hub, services.pool.clone()),
         hub: hub.clone(),
+        capacity: http::ws::Capacity::new(
+            usize::try_from(live.ws_max_sockets).unwrap_or(usize::MAX),
+            usize::try_from(live.ws_max_sockets_per_address).unwrap_or(usize::MAX),
+        ),
     };
     let schema = graphql::builder()
         .data(services.clone())
@@ -143,14 +147,29 @@ pub async fn run(mut config: ServeConfig) -> Result<(), StartError> {
 }
 
 /// Serves `state` on `listener` within its connection limits until `shutdown`
-/// completes; requests in flight finish first.
+/// completes; requests in flight finish first, and WebSockets are closed with
+/// 1001 (going away) so their clients reconnect to another instance.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let limits = state.services.config.http_limits.clone();
-    http::server::serve(listener, http::router(state), &limits, shutdown).await;
+    let capacity = state.ws.capacity.clone();
+    let (stopped, stopping) = tokio::sync::oneshot::channel::<()>();
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stopped.send(());
+    };
+    let sockets = async move {
+        if stopping.await.is_ok() {
+            capacity.close_all(http::SHUTDOWN_GRACE).await;
+        }
+    };
+    tokio::join!(
+        http::server::serve(listener, http::router(state), &limits, shutdown),
+        sockets
+    );
 }
 
 /// Serves `GET /metrics` alone on `listener` (`METRICS_ADDR`), until the process ends.

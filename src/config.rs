@@ -505,6 +505,14 @@ pub struct LiveConfig {
     #[arg(long, env = "WS_MAX_SOCKETS_PER_USER", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub ws_max_sockets_per_user: u32,
 
+    /// WebSockets one instance holds open at once (past it, upgrades get 503); keep it below the process's open-file limit.
+    #[arg(long, env = "WS_MAX_SOCKETS", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub ws_max_sockets: u32,
+
+    /// WebSockets one client address (an IPv6 /64) may hold open on one instance (past it, upgrades get 429).
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_ADDRESS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub ws_max_sockets_per_address: u32,
+
     /// Largest WebSocket message a client may send, in bytes (larger: close 1009).
     #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
     pub ws_max_message_bytes: u32,

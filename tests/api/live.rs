@@ -684,3 +684,42 @@ async fn a_subscription_the_client_completes_hears_nothing_more() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sockets_are_capped_per_address_and_closed_when_the_server_stops() {
+    let db = Arc::new(TestDb::new().await);
+    let mut server = TestServer::start_with(db, |config| {
+        config.live.ws_max_sockets_per_address = 2;
+    })
+    .await;
+    let mut first = WsClient::connect(&server, None).await;
+    let second = WsClient::connect(&server, None).await;
+    let (status, retry_after) = WsClient::refused(&server).await;
+    assert_eq!(status, 429, "a third socket from 127.0.0.1");
+    assert!(retry_after.is_some());
+
+    // A closed socket frees its place.
+    drop(second);
+    let deadline = tokio::time::Instant::now() + crate::harness::ws::DEADLINE;
+    while server.ws.capacity.open() > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the place was not freed"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let _again = WsClient::connect(&server, None).await;
+
+    // Stopping (SIGTERM) closes open sockets with 1001, so clients reconnect elsewhere.
+    first
+        .subscribe(
+            "feed",
+            "subscription { feedPostPublished { id } }",
+            json!({}),
+        )
+        .await;
+    wait_for_subscribers(&server, 1).await;
+    server.stop();
+    let (code, reason) = first.closed().await;
+    assert_eq!(code, 1001, "{reason}");
+}

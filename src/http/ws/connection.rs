@@ -17,6 +17,7 @@ use crate::db::models::audit_event::Origin;
 use crate::error::AppError;
 use crate::graphql::admission;
 use crate::http::AppState;
+use crate::http::ws::capacity::Ticket;
 use crate::http::ws::documents;
 use crate::http::ws::sockets::Registration;
 use crate::http::ws::subscriptions::{Subscriber, Subscriptions};
@@ -60,16 +61,25 @@ impl Close {
 }
 
 impl Connection {
-    /// Serves the socket until either side closes it.
-    pub async fn run(self, mut socket: WebSocket) {
+    /// Serves the socket until either side closes it, or the instance stops.
+    /// The ticket (the socket's place) is given back only after the close
+    /// frame went out: a stopping instance waits for that.
+    pub async fn run(self, mut socket: WebSocket, ticket: Ticket) {
         let _open = crate::metrics::OpenSocket::opened();
+        let mut stopping = ticket.stopping.clone();
         let outcome = if socket.protocol().is_none() {
             Err(Close::new(
                 close::SUBPROTOCOL,
                 "Subprotocol not acceptable: use graphql-transport-ws",
             ))
         } else {
-            self.serve(&mut socket).await
+            tokio::select! {
+                outcome = self.serve(&mut socket) => outcome,
+                _ = stopping.wait_for(|stopping| *stopping) => Err(Close::new(
+                    close::GOING_AWAY,
+                    "the server is restarting; connect again",
+                )),
+            }
         };
         if let Err(Close(code, reason)) = outcome {
             let frame = CloseFrame {
@@ -79,6 +89,7 @@ impl Connection {
             let _ =
                 tokio::time::timeout(SEND_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
         }
+        drop(ticket);
     }
 
     async fn serve(self, socket: &mut WebSocket) -> Result<(), Close> {

@@ -9,6 +9,7 @@
 //! message size, subscriptions per socket, sockets per user, the request
 //! admission rules of HTTP, and closing sockets whose session ended.
 
+mod capacity;
 mod connection;
 mod documents;
 pub mod sockets;
@@ -18,13 +19,15 @@ use std::sync::Arc;
 
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::IntoResponse;
 
 use crate::auth::client;
+use crate::error::codes;
 use crate::http::AppState;
 use crate::http::graphql;
 
+pub use capacity::Capacity;
 pub use connection::SUBPROTOCOL;
 pub use sockets::Sockets;
 
@@ -35,6 +38,8 @@ pub struct WsState {
     pub sockets: Arc<Sockets>,
     /// The instance's event broadcast.
     pub hub: Arc<crate::events::EventHub>,
+    /// Open sockets, by address, and the signal to close them.
+    pub capacity: Arc<Capacity>,
 }
 
 /// GET /graphql: a WebSocket upgrade starts a subscription connection;
@@ -61,10 +66,15 @@ pub async fn get(
     let cookie = origin_allowed(&headers, &config.allowed_origins())
         .then(|| state.services.cookies.read(&headers).map(str::to_owned))
         .flatten();
+    let origin = client::origin(&headers, Some(peer.0), config.trust_proxy);
+    let ticket = match state.ws.capacity.admit(origin.ip) {
+        Ok(ticket) => ticket,
+        Err(refused) => return refusal(&refused),
+    };
     let connection = connection::Connection {
         state: state.clone(),
         cookie,
-        origin: client::origin(&headers, Some(peer.0), config.trust_proxy),
+        origin,
     };
     // The socket's log lines keep the upgrade request's span (and its id).
     let span = tracing::Span::current();
@@ -77,7 +87,29 @@ pub async fn get(
         .read_buffer_size(1024)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_upgrade(move |socket| tracing::Instrument::instrument(connection.run(socket), span))
+        .on_upgrade(move |socket| {
+            tracing::Instrument::instrument(connection.run(socket, ticket), span)
+        })
+}
+
+/// An upgrade refused for want of room: 429 for an address over its share,
+/// else 503; both say when to try again.
+fn refusal(refused: &capacity::Refused) -> axum::response::Response {
+    let (status, code) = match refused {
+        capacity::Refused::Address(_) => (StatusCode::TOO_MANY_REQUESTS, codes::RATE_LIMITED),
+        capacity::Refused::Full(_) | capacity::Refused::Stopping => {
+            (StatusCode::SERVICE_UNAVAILABLE, codes::SERVICE_UNAVAILABLE)
+        }
+    };
+    let body = serde_json::json!({
+        "errors": [{ "message": refused.to_string(), "extensions": { "code": code } }]
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(crate::error::RETRY_AFTER_SECS),
+    );
+    response
 }
 
 /// True when the request carries no `Origin` or one of `allowed`.
@@ -93,7 +125,6 @@ fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
     #[test]
     fn cookies_count_only_from_allowed_origins() {

@@ -54,6 +54,28 @@ impl WsClient {
         Self { socket }
     }
 
+    /// The HTTP status and `Retry-After` of an upgrade the server refuses.
+    pub async fn refused(server: &TestServer) -> (u16, Option<String>) {
+        let url = server.url("/graphql").replacen("http://", "ws://", 1);
+        let mut request = url.into_client_request().expect("a WebSocket request");
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => (
+                response.status().as_u16(),
+                response
+                    .headers()
+                    .get("retry-after")
+                    .and_then(|value| value.to_str().ok())
+                    .map(str::to_owned),
+            ),
+            Err(other) => panic!("expected an HTTP refusal, got {other}"),
+            Ok(_) => panic!("expected the upgrade to be refused"),
+        }
+    }
+
     /// Opens a socket and initialises it, with a bearer token when given.
     pub async fn connect(server: &TestServer, token: Option<&str>) -> Self {
         let mut client = Self::open(server, &[]).await;
