@@ -723,3 +723,39 @@ async fn sockets_are_capped_per_address_and_closed_when_the_server_stops() {
     let (code, reason) = first.closed().await;
     assert_eq!(code, 1001, "{reason}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subscription_selects_one_root_field_and_a_socket_keeps_little_text() {
+    let server = TestServer::start().await;
+    let mut socket = WsClient::connect(&server, None).await;
+    socket
+        .subscribe(
+            "two",
+            "subscription { a: feedPostPublished { id } b: feedPostPublished { title } }",
+            json!({}),
+        )
+        .await;
+    let refused = socket.next_for("two").await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+
+    // Each event a subscription wants parses its text again, so a socket
+    // keeps at most 16 KiB of it: a 10 KB document fits once, not twice.
+    let padded = format!(
+        "subscription {{ feedPostPublished {{ id }} }} # {}",
+        "x".repeat(10_000)
+    );
+    socket.subscribe("big", &padded, json!({})).await;
+    socket.subscribe("bigger", &padded, json!({})).await;
+    let refused = socket.next_for("bigger").await;
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "BAD_USER_INPUT"
+    );
+    wait_for_subscribers(&server, 1).await;
+    assert_eq!(server.ws.hub.listening(), 1, "only the first is kept");
+}

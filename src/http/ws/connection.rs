@@ -9,6 +9,7 @@ use std::time::Duration;
 use async_graphql::http::ClientMessage;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use serde_json::json;
+use tokio::sync::oneshot::error::TryRecvError;
 use tokio::time::Instant;
 
 use crate::accounts::{Actor, Viewer};
@@ -180,7 +181,10 @@ impl Connection {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
-                            Box::pin(subscriptions.subscribe(&subscriber, id, payload)).await
+                            match Box::pin(subscriptions.subscribe(&subscriber, id.clone(), payload)).await {
+                                Ok(messages) => messages,
+                                Err(err) => vec![operation_error_text(&id, err)],
+                            }
                         }
                         ClientMessage::Stop { id } => {
                             subscriptions.stop(&id);
@@ -203,6 +207,13 @@ impl Connection {
                     continue;
                 }
             };
+            // The turn ran without watching the session: one that ended
+            // meanwhile gets nothing more.
+            if let Some(registration) = registration.as_mut()
+                && !matches!(registration.ended.try_recv(), Err(TryRecvError::Empty))
+            {
+                return Err(Close::new(close::FORBIDDEN, "Forbidden: the session ended"));
+            }
             for text in messages {
                 send(socket, Message::Text(text.into())).await?;
             }
@@ -346,6 +357,10 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Close> {
 
 /// An `error` message: the operation `id` failed before it started.
 fn operation_error(id: &str, err: impl Into<async_graphql::Error>) -> Message {
+    Message::Text(operation_error_text(id, err).into())
+}
+
+fn operation_error_text(id: &str, err: impl Into<async_graphql::Error>) -> String {
     let error: async_graphql::Error = err.into();
     let extensions = error
         .extensions
@@ -354,6 +369,5 @@ fn operation_error(id: &str, err: impl Into<async_graphql::Error>) -> Message {
     if let Some(extensions) = extensions {
         payload["extensions"] = extensions;
     }
-    let message = json!({ "id": id, "type": "error", "payload": [payload] });
-    Message::Text(message.to_string().into())
+    json!({ "id": id, "type": "error", "payload": [payload] }).to_string()
 }

@@ -17,10 +17,15 @@ use crate::accounts::Viewer;
 use crate::db::DbPool;
 use crate::db::models::audit_event::Origin;
 use crate::db::statement_budget::StatementBudget;
+use crate::error::AppError;
 use crate::events::{Delivery, EventHub};
 use crate::graphql::AppSchema;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::subscription::{Interest, Report, Turn};
+
+/// The most text (documents and variables) one socket's subscriptions keep
+/// together: about 50 ordinary subscriptions.
+pub const MAX_KEPT_TEXT: usize = 16 * 1024;
 
 /// Who runs a socket's subscriptions, and with what.
 pub struct Subscriber {
@@ -59,6 +64,8 @@ struct Subscription {
     operation_name: Option<Box<str>>,
     /// As JSON: parsed variables are a tree of nodes many times larger.
     variables: Box<str>,
+    /// One, as a subscription selects one root field; a slice so a
+    /// field could listen to more than one kind of event.
     interests: Box<[Interest]>,
 }
 
@@ -115,45 +122,70 @@ impl Subscriptions {
     }
 
     /// Starts subscription `id`: checks it by running its subscribe turn, and
-    /// keeps it if its fields listen to something. The messages to send.
+    /// keeps it if its field listens to something. The messages to send; an
+    /// error when the socket cannot keep it (an `error` message).
     pub async fn subscribe(
         &mut self,
         subscriber: &Subscriber,
         id: String,
         request: Request,
-    ) -> Vec<String> {
+    ) -> Result<Vec<String>, AppError> {
+        let variables = serde_json::to_string(&request.variables)
+            .map_err(|err| AppError::internal("storing a subscription's variables", err))?;
+        // Every event the subscription wants parses its text again: the
+        // text a socket keeps is what prices that work.
+        let kept = self.kept() + request.query.len() + variables.len();
+        if kept > MAX_KEPT_TEXT {
+            return Err(AppError::bad_input(
+                "subscribe",
+                format!(
+                    "the subscriptions of one WebSocket may keep at most {} KiB of documents and variables; this one would make {kept} bytes",
+                    MAX_KEPT_TEXT / 1024
+                ),
+            ));
+        }
         // Listening before the check: an event committed right after it is
         // not missed.
         if self.events.is_none() {
             self.events = Some(self.hub.subscribe());
         }
-        let variables = serde_json::to_string(&request.variables);
         let query: Box<str> = request.query.as_str().into();
         let operation_name = request.operation_name.as_deref().map(Box::from);
         let (responses, report) = subscriber.run(request, Turn::Subscribe).await;
+        let interests = report.interests();
+        if interests.len() > 1 {
+            self.changed();
+            return Err(AppError::bad_input(
+                "subscribe",
+                "a subscription selects exactly one field at its root",
+            ));
+        }
         let mut messages: Vec<String> = responses
             .iter()
             .filter_map(|response| message::next(&id, response))
             .collect();
-        let interests = report.interests();
         let failed = responses.iter().any(|response| response.is_err());
-        match variables {
-            Ok(variables) if !failed && !interests.is_empty() => {
-                self.list.push(Subscription {
-                    id: id.into(),
-                    query,
-                    operation_name,
-                    variables: variables.into(),
-                    interests: interests.into(),
-                });
-                self.changed();
-            }
-            _ => {
-                messages.push(message::complete(&id));
-                self.changed();
-            }
+        if failed || interests.is_empty() {
+            messages.push(message::complete(&id));
+        } else {
+            self.list.push(Subscription {
+                id: id.into(),
+                query,
+                operation_name,
+                variables: variables.into(),
+                interests: interests.into(),
+            });
         }
-        messages
+        self.changed();
+        Ok(messages)
+    }
+
+    /// The bytes of text the socket keeps.
+    fn kept(&self) -> usize {
+        self.list
+            .iter()
+            .map(|subscription| subscription.query.len() + subscription.variables.len())
+            .sum()
     }
 
     /// Ends subscription `id` at the client's request (no `complete` is sent back).
