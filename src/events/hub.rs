@@ -1,4 +1,6 @@
-//! The local end of the event fan-out: one bounded broadcast per instance.
+//! The local end of the event fan-out: what the listener hears goes to the
+//! sockets that want it ([`Routes`]) and to one bounded broadcast for the
+//! instance's own watchers (the sessions watcher of `http::ws::sockets`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -6,6 +8,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::sync::{broadcast, oneshot};
 
 use crate::config::DatabaseUrl;
+use crate::events::routes::{Inbox, Routes};
 use crate::events::{Event, listener};
 
 /// What subscribers receive.
@@ -18,9 +21,33 @@ pub enum Delivery {
     Resumed,
 }
 
-/// The instance's event broadcast, fed by its listener.
-pub struct EventHub {
+/// Where the listener puts what it hears.
+#[derive(Clone)]
+pub struct Fanout {
     sender: broadcast::Sender<Delivery>,
+    routes: Arc<Routes>,
+}
+
+impl Fanout {
+    fn new(capacity: usize) -> Self {
+        let (sender, _) = broadcast::channel(capacity.max(1));
+        Self {
+            sender,
+            routes: Routes::new(capacity),
+        }
+    }
+
+    /// Delivers to this instance's watchers and sockets.
+    pub fn send(&self, delivery: Delivery) {
+        // No watcher is not an error.
+        let _ = self.sender.send(delivery);
+        self.routes.dispatch(delivery);
+    }
+}
+
+/// The instance's event fan-out, fed by its listener.
+pub struct EventHub {
+    fanout: Fanout,
     /// Subscriptions listening on this instance's sockets.
     listening: AtomicUsize,
     /// Dropping the hub stops its listener.
@@ -28,14 +55,14 @@ pub struct EventHub {
 }
 
 impl EventHub {
-    /// A hub holding at most `capacity` undelivered events per subscriber,
-    /// with a listener on `url` that reconnects with backoff.
+    /// A hub holding at most `capacity` undelivered events per socket and
+    /// watcher, with a listener on `url` that reconnects with backoff.
     pub fn start(url: DatabaseUrl, capacity: usize) -> Arc<Self> {
-        let (sender, _) = broadcast::channel(capacity.max(1));
+        let fanout = Fanout::new(capacity);
         let (stop, stopped) = oneshot::channel();
-        tokio::spawn(listener::run(url, sender.clone(), stopped));
+        tokio::spawn(listener::run(url, fanout.clone(), stopped));
         Arc::new(Self {
-            sender,
+            fanout,
             listening: AtomicUsize::new(0),
             _stop: Some(stop),
         })
@@ -43,23 +70,26 @@ impl EventHub {
 
     /// A hub with no listener: only [`Self::send`] feeds it (for tests).
     pub fn detached(capacity: usize) -> Arc<Self> {
-        let (sender, _) = broadcast::channel(capacity.max(1));
         Arc::new(Self {
-            sender,
+            fanout: Fanout::new(capacity),
             listening: AtomicUsize::new(0),
             _stop: None,
         })
     }
 
-    /// A new subscriber, which sees what arrives from now on.
+    /// A new watcher of every event, from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Delivery> {
-        self.sender.subscribe()
+        self.fanout.sender.subscribe()
     }
 
-    /// Delivers to this instance's subscribers only.
+    /// A socket's inbox, listening to nothing yet.
+    pub fn inbox(&self) -> Inbox {
+        self.fanout.routes.inbox()
+    }
+
+    /// Delivers to this instance's watchers and sockets only.
     pub fn send(&self, delivery: Delivery) {
-        // No subscriber is not an error.
-        let _ = self.sender.send(delivery);
+        self.fanout.send(delivery);
     }
 
     /// A socket's subscriptions went from `before` to `now`.

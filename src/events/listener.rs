@@ -6,11 +6,12 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::oneshot;
 use tokio_postgres::AsyncMessage;
 
 use crate::config::DatabaseUrl;
 use crate::db::connect;
+use crate::events::hub::Fanout;
 use crate::events::{CHANNEL, Delivery, Event};
 
 /// `application_name` of the listening connection (operators find it in
@@ -22,11 +23,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Listens until `stop` fires or its sender is dropped.
-pub async fn run(
-    url: DatabaseUrl,
-    sender: broadcast::Sender<Delivery>,
-    mut stop: oneshot::Receiver<()>,
-) {
+pub async fn run(url: DatabaseUrl, sender: Fanout, mut stop: oneshot::Receiver<()>) {
     let mut backoff = FIRST_BACKOFF;
     let mut listened_before = false;
     loop {
@@ -48,7 +45,7 @@ pub async fn run(
 /// One listening session; returns why it ended. Resets `backoff` once it listens.
 async fn listen(
     url: &DatabaseUrl,
-    sender: &broadcast::Sender<Delivery>,
+    sender: &Fanout,
     listened_before: &mut bool,
     backoff: &mut Duration,
 ) -> String {
@@ -75,7 +72,7 @@ async fn listen(
     *backoff = FIRST_BACKOFF;
     if std::mem::replace(listened_before, true) {
         tracing::info!("event listener reconnected");
-        let _ = sender.send(Delivery::Resumed);
+        sender.send(Delivery::Resumed);
     } else {
         tracing::info!("event listener started");
     }
@@ -89,14 +86,12 @@ async fn listen(
 /// Forwards one message of the connection; `Err` when the connection ended.
 fn forward(
     message: Option<Result<AsyncMessage, tokio_postgres::Error>>,
-    sender: &broadcast::Sender<Delivery>,
+    sender: &Fanout,
 ) -> Result<(), String> {
     match message {
         Some(Ok(AsyncMessage::Notification(notification))) => {
             match serde_json::from_str::<Event>(notification.payload()) {
-                Ok(event) => {
-                    let _ = sender.send(Delivery::Event(event));
-                }
+                Ok(event) => sender.send(Delivery::Event(event)),
                 Err(err) => {
                     tracing::warn!(error = %err, payload = notification.payload(), "unknown event")
                 }

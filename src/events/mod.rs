@@ -10,6 +10,7 @@
 pub mod hub;
 pub mod listener;
 pub mod publish;
+pub mod routes;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

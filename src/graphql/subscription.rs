@@ -27,6 +27,7 @@ use uuid::Uuid;
 use crate::db::DbPool;
 use crate::db::enums::PostStatus;
 use crate::error::{AppError, AppResult};
+use crate::events::routes::Topic;
 use crate::events::{Event, EventHub};
 use crate::graphql::loaders::{PostLoader, ReplyLoader};
 use crate::graphql::notification::{Notification, NotificationLoader};
@@ -72,6 +73,16 @@ pub enum Interest {
 }
 
 impl Interest {
+    /// The topic its events are addressed to (a subscription then picks
+    /// its own among them with [`Self::wants`]).
+    pub fn topic(self) -> Topic {
+        match self {
+            Self::Replies(post) | Self::Post(post) => Topic::Post(post),
+            Self::Published => Topic::Published,
+            Self::Notifications(user) => Topic::Notifications(user),
+        }
+    }
+
     /// True when `event` concerns a subscription with this interest.
     pub fn wants(self, event: &Event) -> bool {
         match (self, *event) {

@@ -195,10 +195,9 @@ impl Connection {
                         ClientMessage::ConnectionTerminate => return Ok(()),
                     }
                 }
-                turn = subscriptions.next_turn() => match turn {
-                    Some(turn) => Box::pin(subscriptions.deliver(&subscriber, turn)).await,
-                    None => return Err(Close::new(close::GOING_AWAY, "the server is stopping")),
-                },
+                turn = subscriptions.next_turn() => {
+                    Box::pin(subscriptions.deliver(&subscriber, turn)).await
+                }
                 _ = pings.tick() => {
                     if heard_at.elapsed() > ping_every * 2 {
                         return Err(Close::new(close::GOING_AWAY, "no answer to pings"));

@@ -2,8 +2,9 @@
 //!
 //! Between events a subscription is only its text and the events it wants
 //! (a few hundred bytes): nothing of it is parsed, planned or suspended. The
-//! socket holds one receiver of the instance's events while it has any
-//! subscription; each event some subscription wants runs that subscription's
+//! socket holds an inbox of the instance's events while it has any
+//! subscription, registered under its subscriptions' topics; each event some
+//! subscription wants runs that subscription's
 //! document once (see `graphql::subscription` for what its fields do in each
 //! turn), and the responses go out as `next` messages.
 
@@ -11,13 +12,13 @@ use std::sync::Arc;
 
 use async_graphql::{Request, Response, Variables};
 use futures_util::StreamExt;
-use tokio::sync::broadcast::{self, error::RecvError};
 
 use crate::accounts::Viewer;
 use crate::db::DbPool;
 use crate::db::models::audit_event::Origin;
 use crate::db::statement_budget::StatementBudget;
 use crate::error::AppError;
+use crate::events::routes::{Inbox, Received};
 use crate::events::{Delivery, EventHub};
 use crate::graphql::AppSchema;
 use crate::graphql::loaders::Loaders;
@@ -96,9 +97,8 @@ impl Subscription {
 /// The subscriptions of one socket.
 pub struct Subscriptions {
     hub: Arc<EventHub>,
-    /// Held while there is any subscription, so an idle socket without one
-    /// is not woken by every event.
-    events: Option<broadcast::Receiver<Delivery>>,
+    /// Held while there is any subscription.
+    inbox: Option<Inbox>,
     list: Vec<Subscription>,
     counted: crate::metrics::SocketSubscriptions,
 }
@@ -107,7 +107,7 @@ impl Subscriptions {
     pub fn new(hub: Arc<EventHub>) -> Self {
         Self {
             hub,
-            events: None,
+            inbox: None,
             list: Vec::new(),
             counted: crate::metrics::SocketSubscriptions::default(),
         }
@@ -144,15 +144,24 @@ impl Subscriptions {
                 ),
             ));
         }
-        // Listening before the check: an event committed right after it is
-        // not missed.
-        if self.events.is_none() {
-            self.events = Some(self.hub.subscribe());
-        }
+        // Listening to everything during the check, whose end tells the
+        // topic: an event committed right after it is not missed.
+        let hub = &self.hub;
+        self.inbox
+            .get_or_insert_with(|| hub.inbox())
+            .take_everything();
         let query: Box<str> = request.query.as_str().into();
         let operation_name = request.operation_name.as_deref().map(Box::from);
         let (responses, report) = subscriber.run(request, Turn::Subscribe).await;
         let interests = report.interests();
+        if let Some(inbox) = self.inbox.as_mut() {
+            if interests.len() == 1 {
+                for interest in &interests {
+                    inbox.listen(interest.topic());
+                }
+            }
+            inbox.end_everything();
+        }
         if interests.len() > 1 {
             self.changed();
             return Err(AppError::bad_input(
@@ -166,6 +175,11 @@ impl Subscriptions {
             .collect();
         let failed = responses.iter().any(|response| response.is_err());
         if failed || interests.is_empty() {
+            if let Some(inbox) = self.inbox.as_mut() {
+                for interest in &interests {
+                    inbox.unlisten(interest.topic());
+                }
+            }
             messages.push(message::complete(&id));
         } else {
             self.list.push(Subscription {
@@ -190,30 +204,43 @@ impl Subscriptions {
 
     /// Ends subscription `id` at the client's request (no `complete` is sent back).
     pub fn stop(&mut self, id: &str) {
-        self.list.retain(|subscription| &*subscription.id != id);
+        if let Some(at) = self
+            .list
+            .iter()
+            .position(|subscription| &*subscription.id == id)
+        {
+            self.remove(at);
+        }
         self.changed();
     }
 
-    /// The next turn some subscription wants; `None` when the instance's
-    /// hub is gone (the server is stopping). Pending while there is no
+    fn remove(&mut self, at: usize) {
+        let subscription = self.list.remove(at);
+        if let Some(inbox) = self.inbox.as_mut() {
+            for interest in &subscription.interests {
+                inbox.unlisten(interest.topic());
+            }
+        }
+    }
+
+    /// The next turn some subscription wants; pending while there is no
     /// subscription.
-    pub async fn next_turn(&mut self) -> Option<Turn> {
-        let Some(events) = self.events.as_mut() else {
+    pub async fn next_turn(&self) -> Turn {
+        let Some(inbox) = self.inbox.as_ref() else {
             return std::future::pending().await;
         };
         loop {
-            let turn = match events.recv().await {
-                Ok(Delivery::Event(event)) => Turn::Event(event),
-                Ok(Delivery::Resumed) => Turn::Resumed,
-                Err(RecvError::Lagged(missed)) => Turn::Missed(missed),
-                Err(RecvError::Closed) => return None,
+            let turn = match inbox.next().await {
+                Received::Delivery(Delivery::Event(event)) => Turn::Event(event),
+                Received::Delivery(Delivery::Resumed) => Turn::Resumed,
+                Received::Missed(missed) => Turn::Missed(missed),
             };
             if self
                 .list
                 .iter()
                 .any(|subscription| subscription.wants(&turn))
             {
-                return Some(turn);
+                return turn;
             }
         }
     }
@@ -239,7 +266,13 @@ impl Subscriptions {
             );
             if ended {
                 messages.push(message::complete(&id));
-                self.list.retain(|subscription| subscription.id != id);
+                if let Some(at) = self
+                    .list
+                    .iter()
+                    .position(|subscription| subscription.id == id)
+                {
+                    self.remove(at);
+                }
             }
         }
         self.changed();
@@ -249,7 +282,7 @@ impl Subscriptions {
     fn changed(&mut self) {
         let running = self.list.len();
         if running == 0 {
-            self.events = None;
+            self.inbox = None;
         }
         self.hub.set_listening(self.counted.running(), running);
         self.counted.set(running);
@@ -294,6 +327,7 @@ mod tests {
 
     use super::*;
     use crate::events::Event;
+    use crate::events::routes::Topic;
 
     fn watching(post: Uuid) -> Subscription {
         Subscription {
@@ -310,7 +344,9 @@ mod tests {
         let hub = EventHub::detached(8);
         let mut subscriptions = Subscriptions::new(hub.clone());
         let (watched, other) = (Uuid::now_v7(), Uuid::now_v7());
-        subscriptions.events = Some(hub.subscribe());
+        let mut inbox = hub.inbox();
+        inbox.listen(Topic::Post(watched));
+        subscriptions.inbox = Some(inbox);
         subscriptions.list.push(watching(watched));
         hub.send(Delivery::Event(Event::PostChanged { post: other }));
         hub.send(Delivery::Event(Event::PostPublished { post: watched }));
@@ -318,9 +354,9 @@ mod tests {
         hub.send(Delivery::Resumed);
         assert_eq!(
             subscriptions.next_turn().await,
-            Some(Turn::Event(Event::PostChanged { post: watched }))
+            Turn::Event(Event::PostChanged { post: watched })
         );
-        assert_eq!(subscriptions.next_turn().await, Some(Turn::Resumed));
+        assert_eq!(subscriptions.next_turn().await, Turn::Resumed);
     }
 
     #[tokio::test]
@@ -328,18 +364,20 @@ mod tests {
         let hub = EventHub::detached(2);
         let mut subscriptions = Subscriptions::new(hub.clone());
         let post = Uuid::now_v7();
-        subscriptions.events = Some(hub.subscribe());
+        let mut inbox = hub.inbox();
+        inbox.listen(Topic::Post(post));
+        subscriptions.inbox = Some(inbox);
         subscriptions.list.push(watching(post));
         for _ in 0..5 {
             hub.send(Delivery::Event(Event::PostChanged { post }));
         }
-        assert_eq!(subscriptions.next_turn().await, Some(Turn::Missed(3)));
+        assert_eq!(subscriptions.next_turn().await, Turn::Missed(3));
         assert!(subscriptions.list[0].wants(&Turn::Missed(3)));
         // Then the two events still held.
         for _ in 0..2 {
             assert_eq!(
                 subscriptions.next_turn().await,
-                Some(Turn::Event(Event::PostChanged { post }))
+                Turn::Event(Event::PostChanged { post })
             );
         }
     }
