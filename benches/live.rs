@@ -129,6 +129,21 @@ async fn subscriber(
     }
 }
 
+/// CPU time the process has used (user and system), from /proc.
+fn cpu_time(pid: u32) -> Duration {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    let after_name = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let fields: Vec<u64> = after_name
+        .split_whitespace()
+        .map(|field| field.parse().unwrap_or(0))
+        .collect();
+    let ticks = fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    Duration::from_millis(ticks * 1000 / per_second)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let index = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[index.min(sorted.len() - 1)]
@@ -250,6 +265,7 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let mut delays = Vec::new();
     let mut writes = Vec::new();
+    let cpu_before = cpu_time(pid);
     for n in 0..events {
         let mutation = if n % 2 == 0 {
             "mutation($p: ID!) { likePost(postId: $p) { likeCount } }"
@@ -267,6 +283,7 @@ async fn main() {
             delays.push(arrived.saturating_duration_since(sent));
         }
     }
+    let cpu = cpu_time(pid).saturating_sub(cpu_before);
     delays.sort();
     writes.sort();
     println!(
@@ -275,6 +292,11 @@ async fn main() {
         percentile(&delays, 0.99).as_secs_f64() * 1e3,
         delays.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
         percentile(&writes, 0.50).as_secs_f64() * 1e3,
+    );
+    println!(
+        "server CPU during the deliveries: {:.2} s, {:.1} ms per event (the mutation included)",
+        cpu.as_secs_f64(),
+        cpu.as_secs_f64() * 1e3 / events.max(1) as f64,
     );
     println!(
         "server RSS at the end: {:.1} MiB",
