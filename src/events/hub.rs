@@ -87,6 +87,12 @@ impl EventHub {
         self.fanout.routes.inbox()
     }
 
+    /// How many subscriptions are registered under a topic (equal to
+    /// [`Self::listening`] once no subscription is starting).
+    pub fn routed(&self) -> usize {
+        self.fanout.routes.routed()
+    }
+
     /// Delivers to this instance's watchers and sockets only.
     pub fn send(&self, delivery: Delivery) {
         self.fanout.send(delivery);

@@ -7,7 +7,7 @@
 //! it, the oldest are dropped and counted, and the socket is told how many
 //! it missed (as a broadcast receiver that lags would be).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -28,15 +28,16 @@ pub enum Topic {
 }
 
 impl Topic {
-    /// The topics `event` is delivered under (at most two).
-    fn of(event: &Event) -> [Option<Topic>; 2] {
+    /// The topic `event` is delivered under. (Publishing a post also
+    /// announces it changed, under the post's own topic.)
+    fn of(event: &Event) -> Option<Topic> {
         match *event {
             Event::ReplyAdded { post, .. }
             | Event::PostChanged { post }
-            | Event::PostDeleted { post } => [Some(Self::Post(post)), None],
-            Event::PostPublished { post } => [Some(Self::Post(post)), Some(Self::Published)],
-            Event::NotificationAdded { user, .. } => [Some(Self::Notifications(user)), None],
-            Event::SessionsEnded { .. } => [None, None],
+            | Event::PostDeleted { post } => Some(Self::Post(post)),
+            Event::PostPublished { .. } => Some(Self::Published),
+            Event::NotificationAdded { user, .. } => Some(Self::Notifications(user)),
+            Event::SessionsEnded { .. } => None,
         }
     }
 }
@@ -58,12 +59,16 @@ pub struct Routes {
 
 #[derive(Default)]
 struct Registry {
-    inboxes: HashMap<u64, Arc<Queue>>,
+    inboxes: HashMap<u64, Entry>,
     /// Socket ids by topic, with how many of the socket's subscriptions listen.
     by_topic: HashMap<Topic, HashMap<u64, usize>>,
-    /// Sockets that take every event for a while (while a subscription
-    /// starts and its topic is not known yet).
-    everything: HashMap<u64, usize>,
+}
+
+struct Entry {
+    queue: Arc<Queue>,
+    /// The topics it listens to, once per subscription (so dropping the
+    /// inbox finds them all, however they were registered).
+    topics: Vec<Topic>,
 }
 
 struct Queue {
@@ -83,6 +88,8 @@ impl Queue {
     }
 
     fn push(&self, delivery: Delivery, capacity: usize) {
+        // A backlog is bounded by `capacity` events (about 33 bytes each)
+        // and given back once drained (see `Inbox::next`).
         {
             let mut state = self.state();
             if state.deliveries.len() >= capacity {
@@ -117,51 +124,110 @@ impl Routes {
             state: Mutex::new(QueueState::default()),
             ready: Notify::new(),
         });
-        self.registry().inboxes.insert(id, queue.clone());
+        let entry = Entry {
+            queue: queue.clone(),
+            topics: Vec::new(),
+        };
+        self.registry().inboxes.insert(id, entry);
         Inbox {
             id,
             queue,
             routes: self.clone(),
-            topics: Vec::new(),
-            everything: 0,
         }
+    }
+
+    /// How many (subscription, topic) registrations are held.
+    pub fn routed(&self) -> usize {
+        self.registry()
+            .by_topic
+            .values()
+            .flat_map(HashMap::values)
+            .sum()
     }
 
     /// Puts `delivery` into the inboxes that want it: an event into those of
     /// its topics, a resumption into all.
+    ///
+    /// The registry is locked only to find the inboxes: sockets opening and
+    /// subscribing do not wait for the pushes. (One listener task
+    /// dispatches, so inboxes still get events in order.)
     pub fn dispatch(&self, delivery: Delivery) {
-        let registry = self.registry();
-        let event = match delivery {
-            Delivery::Resumed => {
-                for queue in registry.inboxes.values() {
-                    queue.push(delivery, self.capacity);
-                }
-                return;
+        let queues: Vec<Arc<Queue>> = {
+            let registry = self.registry();
+            match delivery {
+                Delivery::Resumed => registry
+                    .inboxes
+                    .values()
+                    .map(|entry| entry.queue.clone())
+                    .collect(),
+                Delivery::Event(event) => Topic::of(&event)
+                    .and_then(|topic| registry.by_topic.get(&topic))
+                    .map(|sockets| {
+                        sockets
+                            .keys()
+                            .filter_map(|id| registry.inboxes.get(id))
+                            .map(|entry| entry.queue.clone())
+                            .collect()
+                    })
+                    .unwrap_or_default(),
             }
-            Delivery::Event(event) => event,
         };
-        let mut to: HashSet<u64> = registry.everything.keys().copied().collect();
-        for topic in Topic::of(&event).into_iter().flatten() {
-            if let Some(sockets) = registry.by_topic.get(&topic) {
-                to.extend(sockets.keys());
-            }
-        }
-        for id in to {
-            if let Some(queue) = registry.inboxes.get(&id) {
-                queue.push(delivery, self.capacity);
-            }
+        for queue in queues {
+            queue.push(delivery, self.capacity);
         }
     }
 
-    fn count(map: &mut HashMap<u64, usize>, id: u64, up: bool) {
-        if up {
-            *map.entry(id).or_default() += 1;
-        } else if let Some(count) = map.get_mut(&id) {
+    fn listen(&self, id: u64, topic: Topic) {
+        let mut registry = self.registry();
+        let Some(entry) = registry.inboxes.get_mut(&id) else {
+            return;
+        };
+        entry.topics.push(topic);
+        *registry
+            .by_topic
+            .entry(topic)
+            .or_default()
+            .entry(id)
+            .or_default() += 1;
+    }
+
+    fn unlisten(&self, id: u64, topic: Topic) {
+        let mut registry = self.registry();
+        let Some(entry) = registry.inboxes.get_mut(&id) else {
+            return;
+        };
+        let Some(at) = entry.topics.iter().position(|held| *held == topic) else {
+            return;
+        };
+        entry.topics.swap_remove(at);
+        let Some(sockets) = registry.by_topic.get_mut(&topic) else {
+            return;
+        };
+        if let Some(count) = sockets.get_mut(&id) {
             *count -= 1;
             if *count == 0 {
-                map.remove(&id);
+                sockets.remove(&id);
             }
         }
+        if sockets.is_empty() {
+            registry.by_topic.remove(&topic);
+        }
+    }
+}
+
+/// Registers topics for one inbox from wherever its subscription runs: a
+/// subscription's field names its topic before it checks anything, so an
+/// event committed during the check is not missed.
+#[derive(Clone)]
+pub struct Registrar {
+    routes: Arc<Routes>,
+    id: u64,
+}
+
+impl Registrar {
+    /// Listens to `topic` (once more).
+    pub fn listen(&self, topic: Topic) {
+        self.routes.listen(self.id, topic);
     }
 }
 
@@ -170,47 +236,25 @@ pub struct Inbox {
     id: u64,
     queue: Arc<Queue>,
     routes: Arc<Routes>,
-    /// The topics it listens to, once per subscription.
-    topics: Vec<Topic>,
-    everything: usize,
 }
 
 impl Inbox {
     /// Listens to `topic` (once more).
     pub fn listen(&mut self, topic: Topic) {
-        let mut registry = self.routes.registry();
-        Routes::count(registry.by_topic.entry(topic).or_default(), self.id, true);
-        self.topics.push(topic);
+        self.routes.listen(self.id, topic);
+    }
+
+    /// What registers topics for this inbox while a subscription runs.
+    pub fn registrar(&self) -> Registrar {
+        Registrar {
+            routes: self.routes.clone(),
+            id: self.id,
+        }
     }
 
     /// Stops listening to `topic` once.
     pub fn unlisten(&mut self, topic: Topic) {
-        let Some(at) = self.topics.iter().position(|held| *held == topic) else {
-            return;
-        };
-        self.topics.swap_remove(at);
-        let mut registry = self.routes.registry();
-        if let Some(sockets) = registry.by_topic.get_mut(&topic) {
-            Routes::count(sockets, self.id, false);
-            if sockets.is_empty() {
-                registry.by_topic.remove(&topic);
-            }
-        }
-    }
-
-    /// Takes every event until [`Self::end_everything`], for a subscription
-    /// whose topic is not known until it has started.
-    pub fn take_everything(&mut self) {
-        Routes::count(&mut self.routes.registry().everything, self.id, true);
-        self.everything += 1;
-    }
-
-    pub fn end_everything(&mut self) {
-        if self.everything == 0 {
-            return;
-        }
-        self.everything -= 1;
-        Routes::count(&mut self.routes.registry().everything, self.id, false);
+        self.routes.unlisten(self.id, topic);
     }
 
     /// The next delivery, or how many were missed first.
@@ -222,6 +266,10 @@ impl Inbox {
                     return Received::Missed(std::mem::take(&mut state.missed));
                 }
                 if let Some(delivery) = state.deliveries.pop_front() {
+                    if state.deliveries.is_empty() && state.deliveries.capacity() > 16 {
+                        // Give a drained backlog back.
+                        state.deliveries = VecDeque::new();
+                    }
                     return Received::Delivery(delivery);
                 }
             }
@@ -234,9 +282,10 @@ impl Inbox {
 impl Drop for Inbox {
     fn drop(&mut self) {
         let mut registry = self.routes.registry();
-        registry.inboxes.remove(&self.id);
-        registry.everything.remove(&self.id);
-        for topic in &self.topics {
+        let Some(entry) = registry.inboxes.remove(&self.id) else {
+            return;
+        };
+        for topic in &entry.topics {
             if let Some(sockets) = registry.by_topic.get_mut(topic) {
                 sockets.remove(&self.id);
                 if sockets.is_empty() {
@@ -281,14 +330,17 @@ mod tests {
         );
         assert_eq!(
             next_now(&watching_a).await,
+            None,
+            "a publication goes to the feed's topic only"
+        );
+        assert_eq!(next_now(&watching_b).await, None);
+        assert_eq!(next_now(&feed).await, Some(Received::Delivery(changed(a))));
+        assert_eq!(
+            next_now(&feed).await,
             Some(Received::Delivery(Delivery::Event(Event::PostPublished {
                 post: a
             })))
         );
-        assert_eq!(next_now(&watching_b).await, None);
-        // Listening under two of an event's topics gets it once.
-        assert_eq!(next_now(&feed).await, Some(Received::Delivery(changed(a))));
-        assert!(matches!(next_now(&feed).await, Some(Received::Delivery(_))));
         assert_eq!(next_now(&feed).await, None);
 
         routes.dispatch(Delivery::Resumed);
@@ -336,19 +388,19 @@ mod tests {
         routes.dispatch(changed(post));
         assert_eq!(next_now(&inbox).await, None);
 
-        inbox.take_everything();
-        routes.dispatch(changed(Uuid::now_v7()));
-        assert!(
-            next_now(&inbox).await.is_some(),
-            "while a subscription starts"
-        );
-        inbox.end_everything();
-        inbox.listen(Topic::Published);
+        // A subscription registers through the registrar while it runs.
+        let registrar = inbox.registrar();
+        registrar.listen(Topic::Published);
+        routes.dispatch(Delivery::Event(Event::PostPublished { post }));
+        assert!(next_now(&inbox).await.is_some(), "heard at once");
+        inbox.listen(Topic::Notifications(post));
         drop(inbox);
         let registry = routes.registry();
         assert!(registry.inboxes.is_empty());
-        assert!(registry.by_topic.is_empty());
-        assert!(registry.everything.is_empty());
+        assert!(
+            registry.by_topic.is_empty(),
+            "dropping takes the registrar's topics off too"
+        );
     }
 
     #[tokio::test]

@@ -27,7 +27,7 @@ use uuid::Uuid;
 use crate::db::DbPool;
 use crate::db::enums::PostStatus;
 use crate::error::{AppError, AppResult};
-use crate::events::routes::Topic;
+use crate::events::routes::{Registrar, Topic};
 use crate::events::{Event, EventHub};
 use crate::graphql::loaders::{PostLoader, ReplyLoader};
 use crate::graphql::notification::{Notification, NotificationLoader};
@@ -112,13 +112,25 @@ pub enum Turn {
 }
 
 /// What one turn tells the socket, beside the responses.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Report {
     interests: Mutex<Vec<Interest>>,
     ended: AtomicBool,
+    /// On a subscribe turn: where the field's topic is registered the
+    /// moment it is named, before the field checks anything, so an event
+    /// committed during the check is not missed.
+    registrar: Option<Registrar>,
 }
 
 impl Report {
+    /// The report of a subscribe turn, registering topics through `registrar`.
+    pub fn registering(registrar: Registrar) -> Self {
+        Self {
+            registrar: Some(registrar),
+            ..Self::default()
+        }
+    }
+
     /// What the subscription listens to (written on [`Turn::Subscribe`]).
     pub fn interests(&self) -> Vec<Interest> {
         self.interests
@@ -135,6 +147,10 @@ impl Report {
 
 /// What a field yields in one turn: nothing, or the event's object.
 pub type Yield<T> = futures_util::stream::Iter<std::option::IntoIter<T>>;
+
+fn nothing<T>() -> Yield<T> {
+    futures_util::stream::iter(None)
+}
 
 /// What a field does with one event.
 enum Step<T> {
@@ -188,23 +204,25 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// Registers what the subscription listens to; yields nothing.
-    fn listen<T>(&self, interest: Interest) -> Yield<T> {
+    /// Registers what the subscription listens to.
+    fn listen(&self, interest: Interest) {
+        if let Some(registrar) = &self.report.registrar {
+            registrar.listen(interest.topic());
+        }
         self.report
             .interests
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .push(interest);
-        futures_util::stream::iter(None)
     }
 
     fn finish<T>(&self, step: Step<T>) -> Yield<T> {
         match step {
             Step::Deliver(item) => futures_util::stream::iter(Some(item)),
-            Step::Skip => futures_util::stream::iter(None),
+            Step::Skip => nothing(),
             Step::End => {
                 self.report.ended.store(true, Ordering::Relaxed);
-                futures_util::stream::iter(None)
+                nothing()
             }
         }
     }
@@ -240,8 +258,9 @@ impl Subscription {
         let run = Run::of(ctx)?;
         let step = match run.event()? {
             None => {
+                run.listen(Interest::Replies(post_id));
                 run.require_readable(post_id).await?;
-                return Ok(run.listen(Interest::Replies(post_id)));
+                return Ok(nothing());
             }
             Some(Event::ReplyAdded { post, reply }) if post == post_id => {
                 if run.readable_post(post).await?.is_none() {
@@ -269,8 +288,9 @@ impl Subscription {
         let run = Run::of(ctx)?;
         let step = match run.event()? {
             None => {
+                run.listen(Interest::Post(post_id));
                 run.require_readable(post_id).await?;
-                return Ok(run.listen(Interest::Post(post_id)));
+                return Ok(nothing());
             }
             Some(Event::PostDeleted { post }) if post == post_id => Step::End,
             // Gone or hidden (back to draft) ends the stream.
@@ -289,7 +309,10 @@ impl Subscription {
     async fn feed_post_published(&self, ctx: &Context<'_>) -> async_graphql::Result<Yield<Post>> {
         let run = Run::of(ctx)?;
         let step = match run.event()? {
-            None => return Ok(run.listen(Interest::Published)),
+            None => {
+                run.listen(Interest::Published);
+                return Ok(nothing());
+            }
             Some(Event::PostPublished { post }) => match run.readable_post(post).await? {
                 Some(post) if post.status() == PostStatus::Published => Step::Deliver(post),
                 _ => Step::Skip,
@@ -307,7 +330,10 @@ impl Subscription {
         let user_id = context::viewer(ctx).actor()?.user_id;
         let run = Run::of(ctx)?;
         let step = match run.event()? {
-            None => return Ok(run.listen(Interest::Notifications(user_id))),
+            None => {
+                run.listen(Interest::Notifications(user_id));
+                return Ok(nothing());
+            }
             Some(Event::NotificationAdded { user, notification }) if user == user_id => {
                 let found = run.live.notifications.load_one(notification).await?;
                 match notifications::readable(found, user_id) {

@@ -758,4 +758,32 @@ async fn a_subscription_selects_one_root_field_and_a_socket_keeps_little_text() 
     );
     wait_for_subscribers(&server, 1).await;
     assert_eq!(server.ws.hub.listening(), 1, "only the first is kept");
+    // A subscription that fails its check leaves no route behind either.
+    socket
+        .subscribe(
+            "missing",
+            "subscription($p: ID!) { postUpdated(postId: $p) { id } }",
+            json!({ "p": "00000000-0000-7000-8000-000000000000" }),
+        )
+        .await;
+    let refused = socket.next_for("missing").await;
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{refused}"
+    );
+    assert_eq!(socket.next_for("missing").await["type"], "complete");
+    assert_eq!(
+        server.ws.hub.routed(),
+        1,
+        "routes match the subscriptions kept"
+    );
+    drop(socket);
+    let deadline = tokio::time::Instant::now() + crate::harness::ws::DEADLINE;
+    while server.ws.hub.routed() > 0 || server.ws.hub.listening() > 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "a closed socket left its routes"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }

@@ -38,8 +38,13 @@ pub struct Subscriber {
 
 impl Subscriber {
     /// Runs `request` for one turn; its responses and what its fields reported.
-    async fn run(&self, request: Request, turn: Turn) -> (Vec<Response>, Arc<Report>) {
-        let report = Arc::new(Report::default());
+    async fn run(
+        &self,
+        request: Request,
+        turn: Turn,
+        report: Report,
+    ) -> (Vec<Response>, Arc<Report>) {
+        let report = Arc::new(report);
         // Fresh loaders each turn: nothing cached from an earlier event shows.
         // A subscription is long-lived: the per-request statement cap does not apply.
         let loaders = Loaders::new(
@@ -144,25 +149,18 @@ impl Subscriptions {
                 ),
             ));
         }
-        // Listening to everything during the check, whose end tells the
-        // topic: an event committed right after it is not missed.
+        // The field registers its topic before it checks anything: an event
+        // committed during the check is not missed.
         let hub = &self.hub;
-        self.inbox
-            .get_or_insert_with(|| hub.inbox())
-            .take_everything();
+        let registrar = self.inbox.get_or_insert_with(|| hub.inbox()).registrar();
         let query: Box<str> = request.query.as_str().into();
         let operation_name = request.operation_name.as_deref().map(Box::from);
-        let (responses, report) = subscriber.run(request, Turn::Subscribe).await;
+        let (responses, report) = subscriber
+            .run(request, Turn::Subscribe, Report::registering(registrar))
+            .await;
         let interests = report.interests();
-        if let Some(inbox) = self.inbox.as_mut() {
-            if interests.len() == 1 {
-                for interest in &interests {
-                    inbox.listen(interest.topic());
-                }
-            }
-            inbox.end_everything();
-        }
         if interests.len() > 1 {
+            self.forget(&interests);
             self.changed();
             return Err(AppError::bad_input(
                 "subscribe",
@@ -175,11 +173,7 @@ impl Subscriptions {
             .collect();
         let failed = responses.iter().any(|response| response.is_err());
         if failed || interests.is_empty() {
-            if let Some(inbox) = self.inbox.as_mut() {
-                for interest in &interests {
-                    inbox.unlisten(interest.topic());
-                }
-            }
+            self.forget(&interests);
             messages.push(message::complete(&id));
         } else {
             self.list.push(Subscription {
@@ -216,8 +210,13 @@ impl Subscriptions {
 
     fn remove(&mut self, at: usize) {
         let subscription = self.list.remove(at);
+        self.forget(&subscription.interests);
+    }
+
+    /// Stops listening to the topics of `interests`.
+    fn forget(&mut self, interests: &[Interest]) {
         if let Some(inbox) = self.inbox.as_mut() {
-            for interest in &subscription.interests {
+            for interest in interests {
                 inbox.unlisten(interest.topic());
             }
         }
@@ -253,7 +252,9 @@ impl Subscriptions {
             .iter()
             .filter(|subscription| subscription.wants(&turn))
             .map(|subscription| async move {
-                let (responses, report) = subscriber.run(subscription.request(), turn).await;
+                let (responses, report) = subscriber
+                    .run(subscription.request(), turn, Report::default())
+                    .await;
                 (subscription.id.clone(), responses, report.ended())
             });
         let outcomes = futures_util::future::join_all(runs).await;
