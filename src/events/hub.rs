@@ -3,7 +3,6 @@
 //! instance's own watchers (the sessions watcher of `http::ws::sockets`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tokio::sync::{broadcast, oneshot};
 
@@ -48,8 +47,6 @@ impl Fanout {
 /// The instance's event fan-out, fed by its listener.
 pub struct EventHub {
     fanout: Fanout,
-    /// Subscriptions listening on this instance's sockets.
-    listening: AtomicUsize,
     /// Dropping the hub stops its listener.
     _stop: Option<oneshot::Sender<()>>,
 }
@@ -63,7 +60,6 @@ impl EventHub {
         tokio::spawn(listener::run(url, fanout.clone(), stopped));
         Arc::new(Self {
             fanout,
-            listening: AtomicUsize::new(0),
             _stop: Some(stop),
         })
     }
@@ -72,7 +68,6 @@ impl EventHub {
     pub fn detached(capacity: usize) -> Arc<Self> {
         Arc::new(Self {
             fanout: Fanout::new(capacity),
-            listening: AtomicUsize::new(0),
             _stop: None,
         })
     }
@@ -87,8 +82,9 @@ impl EventHub {
         self.fanout.routes.inbox()
     }
 
-    /// How many subscriptions are registered under a topic (equal to
-    /// [`Self::listening`] once no subscription is starting).
+    /// How many subscriptions listen on this instance's sockets: each
+    /// receives the events committed from the moment it is counted (a
+    /// subscription is counted from its subscribe turn on).
     pub fn routed(&self) -> usize {
         self.fanout.routes.routed()
     }
@@ -96,20 +92,5 @@ impl EventHub {
     /// Delivers to this instance's watchers and sockets only.
     pub fn send(&self, delivery: Delivery) {
         self.fanout.send(delivery);
-    }
-
-    /// A socket's subscriptions went from `before` to `now`.
-    pub fn set_listening(&self, before: usize, now: usize) {
-        if now > before {
-            self.listening.fetch_add(now - before, Ordering::Relaxed);
-        } else {
-            self.listening.fetch_sub(before - now, Ordering::Relaxed);
-        }
-    }
-
-    /// How many subscriptions listen on this instance: each receives the
-    /// events committed from the moment it is counted.
-    pub fn listening(&self) -> usize {
-        self.listening.load(Ordering::Relaxed)
     }
 }

@@ -100,11 +100,6 @@ impl Drop for OpenSocket {
 pub struct SocketSubscriptions(usize);
 
 impl SocketSubscriptions {
-    /// How many the socket runs.
-    pub fn running(&self) -> usize {
-        self.0
-    }
-
     /// The socket now runs `running` subscriptions.
     pub fn set(&mut self, running: usize) {
         if running == self.0 {

@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use async_graphql::http::ClientMessage;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use serde_json::json;
 use tokio::sync::oneshot::error::TryRecvError;
 use tokio::time::Instant;
 
@@ -21,7 +20,7 @@ use crate::http::AppState;
 use crate::http::ws::capacity::Ticket;
 use crate::http::ws::documents;
 use crate::http::ws::sockets::Registration;
-use crate::http::ws::subscriptions::{Subscriber, Subscriptions};
+use crate::http::ws::subscriptions::{Subscriber, Subscriptions, message};
 
 /// The only subprotocol spoken.
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";
@@ -183,7 +182,7 @@ impl Connection {
                             }
                             match Box::pin(subscriptions.subscribe(&subscriber, id.clone(), payload)).await {
                                 Ok(messages) => messages,
-                                Err(err) => vec![operation_error_text(&id, err)],
+                                Err(err) => vec![message::error(&id, err)],
                             }
                         }
                         ClientMessage::Stop { id } => {
@@ -356,17 +355,5 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Close> {
 
 /// An `error` message: the operation `id` failed before it started.
 fn operation_error(id: &str, err: impl Into<async_graphql::Error>) -> Message {
-    Message::Text(operation_error_text(id, err).into())
-}
-
-fn operation_error_text(id: &str, err: impl Into<async_graphql::Error>) -> String {
-    let error: async_graphql::Error = err.into();
-    let extensions = error
-        .extensions
-        .map(|ext| serde_json::to_value(ext).unwrap_or_default());
-    let mut payload = json!({ "message": error.message });
-    if let Some(extensions) = extensions {
-        payload["extensions"] = extensions;
-    }
-    json!({ "id": id, "type": "error", "payload": [payload] }).to_string()
+    Message::Text(message::error(id, err).into())
 }

@@ -70,9 +70,7 @@ struct Subscription {
     operation_name: Option<Box<str>>,
     /// As JSON: parsed variables are a tree of nodes many times larger.
     variables: Box<str>,
-    /// One, as a subscription selects one root field; a slice so a
-    /// field could listen to more than one kind of event.
-    interests: Box<[Interest]>,
+    interest: Interest,
 }
 
 impl Subscription {
@@ -91,7 +89,7 @@ impl Subscription {
 
     fn wants(&self, turn: &Turn) -> bool {
         match turn {
-            Turn::Event(event) => self.interests.iter().any(|interest| interest.wants(event)),
+            Turn::Event(event) => self.interest.wants(event),
             Turn::Subscribe => false,
             // Every subscription may have missed something.
             Turn::Missed(_) | Turn::Resumed => true,
@@ -172,17 +170,18 @@ impl Subscriptions {
             .filter_map(|response| message::next(&id, response))
             .collect();
         let failed = responses.iter().any(|response| response.is_err());
-        if failed || interests.is_empty() {
-            self.forget(&interests);
-            messages.push(message::complete(&id));
-        } else {
-            self.list.push(Subscription {
+        match interests.first() {
+            Some(&interest) if !failed => self.list.push(Subscription {
                 id: id.into(),
                 query,
                 operation_name,
                 variables: variables.into(),
-                interests: interests.into(),
-            });
+                interest,
+            }),
+            _ => {
+                self.forget(&interests);
+                messages.push(message::complete(&id));
+            }
         }
         self.changed();
         Ok(messages)
@@ -210,7 +209,7 @@ impl Subscriptions {
 
     fn remove(&mut self, at: usize) {
         let subscription = self.list.remove(at);
-        self.forget(&subscription.interests);
+        self.forget(&[subscription.interest]);
     }
 
     /// Stops listening to the topics of `interests`.
@@ -285,21 +284,15 @@ impl Subscriptions {
         if running == 0 {
             self.inbox = None;
         }
-        self.hub.set_listening(self.counted.running(), running);
         self.counted.set(running);
     }
 }
 
-impl Drop for Subscriptions {
-    fn drop(&mut self) {
-        self.hub.set_listening(self.counted.running(), 0);
-    }
-}
-
 /// The server's messages about an operation.
-mod message {
+pub mod message {
     use async_graphql::Response;
     use serde::Serialize;
+    use serde_json::json;
 
     #[derive(Serialize)]
     #[serde(tag = "type", rename_all = "lowercase")]
@@ -320,6 +313,19 @@ mod message {
         // Serialising two strings cannot fail.
         serde_json::to_string(&Out::Complete { id }).unwrap_or_default()
     }
+
+    /// An `error` message: the operation `id` failed before it started.
+    pub fn error(id: &str, err: impl Into<async_graphql::Error>) -> String {
+        let error: async_graphql::Error = err.into();
+        let extensions = error
+            .extensions
+            .map(|ext| serde_json::to_value(ext).unwrap_or_default());
+        let mut payload = json!({ "message": error.message });
+        if let Some(extensions) = extensions {
+            payload["extensions"] = extensions;
+        }
+        json!({ "id": id, "type": "error", "payload": [payload] }).to_string()
+    }
 }
 
 #[cfg(test)]
@@ -336,7 +342,7 @@ mod tests {
             query: "subscription($p: ID!) { postUpdated(postId: $p) { id } }".into(),
             operation_name: None,
             variables: format!(r#"{{"p":"{post}"}}"#).into(),
-            interests: vec![Interest::Post(post)].into(),
+            interest: Interest::Post(post),
         }
     }
 

@@ -159,11 +159,11 @@ impl WsClient {
 /// committed afterwards reach them.
 pub async fn wait_for_subscribers(server: &TestServer, n: usize) {
     let deadline = tokio::time::Instant::now() + DEADLINE;
-    while server.ws.hub.listening() < n {
+    while server.ws.hub.routed() < n {
         assert!(
             tokio::time::Instant::now() < deadline,
             "only {} of {n} subscribers after the deadline",
-            server.ws.hub.listening()
+            server.ws.hub.routed()
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
