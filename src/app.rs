@@ -15,7 +15,7 @@ use crate::events::EventHub;
 use crate::oauth::{self, flow::OAuthService};
 use crate::stories;
 
-use crate::config::ServeConfig;
+use crate::config::{PoolerMode, ServeConfig};
 use crate::db;
 use crate::db::connect::ConnectError;
 use crate::db::migrate::MigrateError;
@@ -50,11 +50,22 @@ pub enum StartError {
     Seed(String),
     #[error("trusted documents: {0}")]
     Documents(#[from] crate::documents::ManifestError),
+    #[error(
+        "DATABASE_POOLER=transaction needs DATABASE_DIRECT_URL: LISTEN, advisory locks and migrations hold a session, which a transaction pooler does not keep"
+    )]
+    PoolerWithoutDirectUrl,
+    #[error(transparent)]
+    Backup(#[from] db::backup::BackupError),
 }
 
 /// Prepares the database (create, migrate unless told not to), starts the
 /// background work, and builds the web layer's state.
 pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
+    if config.database.database_pooler == PoolerMode::Transaction
+        && config.database.database_direct_url.is_none()
+    {
+        return Err(StartError::PoolerWithoutDirectUrl);
+    }
     // First: a bad manifest should fail before any database work.
     let documents = Arc::new(graphql::trusted::load(&config.documents).await?);
     crate::metrics::recorder::install();

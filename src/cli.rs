@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `print-schema`, `seed`, `import-prisma` and `check-documents`.
+//! The command line: `serve` (the default), `migrate`, `print-schema`, `seed`, `import-prisma`, `check-documents`, `backup` and `restore`.
 
 use std::process::ExitCode;
 
@@ -47,6 +47,30 @@ pub enum Command {
     ImportPrisma(import::ImportArgs),
     /// Check a trusted-documents manifest (hashes, syntax, the schema) offline.
     CheckDocuments(CheckDocumentsArgs),
+    /// Write the whole database to a file (pg_dump's custom format).
+    Backup(BackupArgs),
+    /// Load a backup into an empty database (created when missing).
+    Restore(RestoreArgs),
+}
+
+/// Arguments of `backup`.
+#[derive(Debug, clap::Args)]
+pub struct BackupArgs {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// The file to write.
+    #[arg(long)]
+    pub to: std::path::PathBuf,
+}
+
+/// Arguments of `restore`.
+#[derive(Debug, clap::Args)]
+pub struct RestoreArgs {
+    #[command(flatten)]
+    pub database: DatabaseConfig,
+    /// A file written by `backup`.
+    #[arg(long)]
+    pub from: std::path::PathBuf,
 }
 
 /// Arguments of `check-documents`.
@@ -104,6 +128,20 @@ pub async fn run() -> ExitCode {
             return stopping(embedded, code).await;
         }
         Command::CheckDocuments(args) => return check_documents(&args).await,
+        Command::Backup(mut args) => match db::embedded::prepare(&mut args.database).await {
+            Ok(embedded) => {
+                let done = db::backup::backup(&args.database, &args.to).await;
+                stopping(embedded, done.map_err(app::StartError::from)).await
+            }
+            Err(err) => Err(err.into()),
+        },
+        Command::Restore(mut args) => match db::embedded::prepare(&mut args.database).await {
+            Ok(embedded) => {
+                let done = db::backup::restore(&args.database, &args.from).await;
+                stopping(embedded, done.map_err(app::StartError::from)).await
+            }
+            Err(err) => Err(err.into()),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

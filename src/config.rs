@@ -23,6 +23,8 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/growt
 pub struct DatabaseUrl {
     config: tokio_postgres::Config,
     tls: Tls,
+    /// The TLS parameters as written, for PostgreSQL's own programs (`libpq_env`).
+    tls_params: conninfo::TlsParams,
 }
 
 impl DatabaseUrl {
@@ -50,7 +52,11 @@ impl DatabaseUrl {
             Tls::load(&params).map_err(|err| err.to_string())?
         };
         config.ssl_mode(tls.driver_mode());
-        Ok(Self { config, tls })
+        Ok(Self {
+            config,
+            tls,
+            tls_params: params,
+        })
     }
 
     /// A database reached through the Unix socket in `socket_dir`, without a password.
@@ -65,6 +71,7 @@ impl DatabaseUrl {
         Self {
             config,
             tls: Tls::disabled(),
+            tls_params: conninfo::TlsParams::default(),
         }
     }
 
@@ -90,7 +97,49 @@ impl DatabaseUrl {
         Self {
             config,
             tls: self.tls.clone(),
+            tls_params: self.tls_params.clone(),
         }
+    }
+
+    /// The same connection as libpq's environment variables, for PostgreSQL's
+    /// own programs (`pg_dump`, `pg_restore`): the password stays out of
+    /// their command line.
+    pub fn libpq_env(&self) -> Vec<(&'static str, std::ffi::OsString)> {
+        use tokio_postgres::config::Host;
+        let hosts: Vec<String> = self
+            .config
+            .get_hosts()
+            .iter()
+            .map(|host| match host {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            })
+            .collect();
+        let ports: Vec<String> = self.config.get_ports().iter().map(u16::to_string).collect();
+        let mut env: Vec<(&'static str, std::ffi::OsString)> = vec![
+            ("PGHOST", hosts.join(",").into()),
+            ("PGDATABASE", self.database_name().into()),
+            ("PGAPPNAME", "growth-diary".into()),
+        ];
+        if !ports.is_empty() {
+            env.push(("PGPORT", ports.join(",").into()));
+        }
+        if let Some(user) = self.config.get_user() {
+            env.push(("PGUSER", user.into()));
+        }
+        if let Some(password) = self.config.get_password() {
+            use std::os::unix::ffi::OsStringExt;
+            env.push(("PGPASSWORD", std::ffi::OsString::from_vec(password.to_vec())));
+        }
+        let tls = &self.tls_params;
+        let files = [
+            ("PGSSLMODE", tls.mode.as_ref().map(std::ffi::OsString::from)),
+            ("PGSSLROOTCERT", tls.root_cert.as_ref().map(|path| path.clone().into_os_string())),
+            ("PGSSLCERT", tls.cert.as_ref().map(|path| path.clone().into_os_string())),
+            ("PGSSLKEY", tls.key.as_ref().map(|path| path.clone().into_os_string())),
+        ];
+        env.extend(files.into_iter().filter_map(|(key, value)| Some((key, value?))));
+        env
     }
 
     /// [`DEFAULT_DATABASE_URL`], parsed.
@@ -179,6 +228,10 @@ pub struct DatabaseConfig {
     #[arg(long, env = "DATABASE_DIRECT_URL", value_parser = QuietParser(DatabaseUrl::parse))]
     pub database_direct_url: Option<DatabaseUrl>,
 
+    /// What DATABASE_URL points at: PostgreSQL itself (`none`) or a pooler in transaction mode (`transaction`, e.g. PgBouncer's `pool_mode = transaction`; needs DATABASE_DIRECT_URL).
+    #[arg(long, env = "DATABASE_POOLER", value_enum, default_value_t = PoolerMode::None)]
+    pub database_pooler: PoolerMode,
+
     /// Connections in the pool of each instance.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = DatabaseConfig::DEFAULT_POOL_SIZE, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: u32,
@@ -218,6 +271,7 @@ impl DatabaseConfig {
             database_target: Some(DatabaseTarget::Url(url.clone())),
             database_url: url,
             database_direct_url: None,
+            database_pooler: PoolerMode::None,
             database_pool_size: Self::DEFAULT_POOL_SIZE,
             database_statement_timeout_ms: Self::DEFAULT_STATEMENT_TIMEOUT_MS,
             database_connect_timeout_secs: Self::DEFAULT_CONNECT_TIMEOUT_SECS,
@@ -238,6 +292,18 @@ impl DatabaseConfig {
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_secs(self.database_connect_timeout_secs)
     }
+}
+
+/// What sits between the pool and PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PoolerMode {
+    /// Nothing: DATABASE_URL is PostgreSQL itself (or a pooler in session mode).
+    None,
+    /// A pooler that lends a server connection per transaction (PgBouncer's
+    /// `pool_mode = transaction`): each checkout runs as one transaction,
+    /// statements are not cached, and `LISTEN` and advisory locks use
+    /// DATABASE_DIRECT_URL.
+    Transaction,
 }
 
 /// Log line format.

@@ -38,27 +38,31 @@ pub async fn sign_up(
     }
     let password_hash = password::hash(new_password).await?;
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    let signed_in = conn
-        .transaction::<_, AppError, _>(async move |conn| {
-            let new_user = NewUser {
-                id: uuid::Uuid::now_v7(),
-                email: &email,
-                name: name.as_deref(),
-                password_hash: Some(&password_hash),
-                verified: false,
-                email_verified: None,
-                image: None,
-            };
-            let user = user::insert(conn, &new_user).await?;
-            verification::queue_email(conn, services, &user).await?;
-            audit_event::record(conn, AuditKind::SignUp, Some(user.id), origin).await?;
-            let started = session::start(conn, user.id).await?;
-            Ok(SignedIn { started, user })
-        })
-        .await?;
-    services.email_queued();
-    Ok(signed_in)
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        let signed_in = conn
+            .transaction::<_, AppError, _>(async move |conn| {
+                let new_user = NewUser {
+                    id: uuid::Uuid::now_v7(),
+                    email: &email,
+                    name: name.as_deref(),
+                    password_hash: Some(&password_hash),
+                    verified: false,
+                    email_verified: None,
+                    image: None,
+                };
+                let user = user::insert(conn, &new_user).await?;
+                verification::queue_email(conn, services, &user).await?;
+                audit_event::record(conn, AuditKind::SignUp, Some(user.id), origin).await?;
+                let started = session::start(conn, user.id).await?;
+                Ok(SignedIn { started, user })
+            })
+            .await?;
+        services.email_queued();
+        Ok(signed_in)
+    }
+    .await;
+    conn.finish(result).await
 }
 
 /// Signs in with email and password. Failures count against the client IP,
@@ -177,9 +181,13 @@ impl<'a> AttemptKey<'a> {
 /// Ends the actor's current session.
 pub async fn sign_out(services: &Services, origin: &Origin, actor: Actor) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
-    sessions::delete(&mut conn, actor.session_id).await?;
-    audit_event::record(&mut conn, AuditKind::SignOut, Some(actor.user_id), origin).await?;
-    Ok(())
+    let result: AppResult<_> = async {
+        sessions::delete(&mut conn, actor.session_id).await?;
+        audit_event::record(&mut conn, AuditKind::SignOut, Some(actor.user_id), origin).await?;
+        Ok(())
+    }
+    .await;
+    conn.finish(result).await
 }
 
 /// Ends every session of the actor.
@@ -189,15 +197,19 @@ pub async fn sign_out_everywhere(
     actor: Actor,
 ) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
-    sessions::delete_all_for_user(&mut conn, actor.user_id, None).await?;
-    audit_event::record(
-        &mut conn,
-        AuditKind::SignOutEverywhere,
-        Some(actor.user_id),
-        origin,
-    )
-    .await?;
-    Ok(())
+    let result: AppResult<_> = async {
+        sessions::delete_all_for_user(&mut conn, actor.user_id, None).await?;
+        audit_event::record(
+            &mut conn,
+            AuditKind::SignOutEverywhere,
+            Some(actor.user_id),
+            origin,
+        )
+        .await?;
+        Ok(())
+    }
+    .await;
+    conn.finish(result).await
 }
 
 /// Checks the actor's password (failures count like failed sign-ins).
@@ -252,20 +264,24 @@ pub async fn change_password(
     check_password(services, origin, &user, current, "currentPassword").await?;
     let password_hash = password::hash(new_password).await?;
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        user::set_password(conn, actor.user_id, &password_hash).await?;
-        sessions::delete_all_for_user(conn, actor.user_id, Some(actor.session_id)).await?;
-        audit_event::record(
-            conn,
-            AuditKind::PasswordChanged,
-            Some(actor.user_id),
-            origin,
-        )
-        .await?;
-        Ok(())
-    })
-    .await
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            user::set_password(conn, actor.user_id, &password_hash).await?;
+            sessions::delete_all_for_user(conn, actor.user_id, Some(actor.session_id)).await?;
+            audit_event::record(
+                conn,
+                AuditKind::PasswordChanged,
+                Some(actor.user_id),
+                origin,
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+    .await;
+    conn.finish(result).await
 }
 
 /// Erases the account and everything it owns. Accounts with a password must give it.
@@ -282,13 +298,17 @@ pub async fn delete_account(
         check_password(services, origin, &user, attempt, "password").await?;
     }
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        verification_token::delete_for(conn, &user.email).await?;
-        user::delete(conn, user.id).await?;
-        // Kept without a user: the trail shows an account was erased, not whose.
-        audit_event::record(conn, AuditKind::AccountDeleted, None, origin).await?;
-        Ok(())
-    })
-    .await
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            verification_token::delete_for(conn, &user.email).await?;
+            user::delete(conn, user.id).await?;
+            // Kept without a user: the trail shows an account was erased, not whose.
+            audit_event::record(conn, AuditKind::AccountDeleted, None, origin).await?;
+            Ok(())
+        })
+        .await
+    }
+    .await;
+    conn.finish(result).await
 }

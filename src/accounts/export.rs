@@ -9,6 +9,10 @@ use crate::services::Services;
 /// Building it reads every row the user owns, so it is limited per user.
 pub async fn document(services: &Services, user_id: uuid::Uuid) -> AppResult<String> {
     let mut conn = services.pool.get().await?;
-    EXPORT_PER_USER.hit(&mut conn, &user_id.to_string()).await?;
-    Ok(export::document(&mut conn, user_id).await?)
+    let result: AppResult<_> = async {
+        EXPORT_PER_USER.hit(&mut conn, &user_id.to_string()).await?;
+        Ok(export::document(&mut conn, user_id).await?)
+    }
+    .await;
+    conn.finish(result).await
 }

@@ -28,24 +28,28 @@ pub async fn unlink(
     provider: &str,
 ) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    conn.transaction::<_, AppError, _>(async |conn| {
-        // Locking the user serialises concurrent unlinks of its last two identities.
-        let user = user::find_for_update(conn, actor.user_id).await?.ok_or_else(AppError::unauthenticated)?;
-        let identities = oauth_account::for_user(conn, user.id).await?;
-        let (this, others): (Vec<&OAuthAccount>, Vec<&OAuthAccount>) = identities.iter().partition(|identity| identity.provider == provider);
-        if this.is_empty() {
-            return Err(AppError::not_found("this provider is not linked"));
-        }
-        if user.password_hash.is_none() && others.is_empty() {
-            return Err(AppError::bad_input(
-                "provider",
-                "this is your only way to sign in; set a password (via password reset) or link another provider first",
-            ));
-        }
-        oauth_account::delete_for(conn, user.id, provider).await?;
-        audit_event::record(conn, AuditKind::OAuthUnlinked, Some(user.id), origin).await?;
-        Ok(())
-    })
-    .await
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        conn.transaction::<_, AppError, _>(async |conn| {
+            // Locking the user serialises concurrent unlinks of its last two identities.
+            let user = user::find_for_update(conn, actor.user_id).await?.ok_or_else(AppError::unauthenticated)?;
+            let identities = oauth_account::for_user(conn, user.id).await?;
+            let (this, others): (Vec<&OAuthAccount>, Vec<&OAuthAccount>) = identities.iter().partition(|identity| identity.provider == provider);
+            if this.is_empty() {
+                return Err(AppError::not_found("this provider is not linked"));
+            }
+            if user.password_hash.is_none() && others.is_empty() {
+                return Err(AppError::bad_input(
+                    "provider",
+                    "this is your only way to sign in; set a password (via password reset) or link another provider first",
+                ));
+            }
+            oauth_account::delete_for(conn, user.id, provider).await?;
+            audit_event::record(conn, AuditKind::OAuthUnlinked, Some(user.id), origin).await?;
+            Ok(())
+        })
+        .await
+    }
+    .await;
+    conn.finish(result).await
 }

@@ -56,13 +56,17 @@ pub async fn update(
 ) -> AppResult<User> {
     let changes = validate(edit)?;
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    if is_empty(&changes) {
-        return user::find(conn, user_id)
-            .await?
-            .ok_or_else(AppError::unauthenticated);
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        if is_empty(&changes) {
+            return user::find(conn, user_id)
+                .await?
+                .ok_or_else(AppError::unauthenticated);
+        }
+        Ok(user::update_profile(conn, user_id, &changes).await?)
     }
-    Ok(user::update_profile(conn, user_id, &changes).await?)
+    .await;
+    conn.finish(result).await
 }
 
 fn is_empty(changes: &ProfileChanges) -> bool {

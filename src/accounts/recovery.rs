@@ -21,27 +21,31 @@ pub async fn request(services: &Services, origin: &Origin, email: &str) -> AppRe
         return Ok(());
     };
     let mut conn = services.pool.get().await?;
-    RESET_PER_EMAIL.hit(&mut conn, &email).await?;
-    let (token, digest) = tokens::generate();
-    let link = templates::link(services.config.app_url(), "reset-password", &token);
-    let message = templates::reset_password(&link);
-    let issued = password_reset::request(
-        &mut conn,
-        &ResetRequest {
-            email: &email,
-            token_sha256: &digest,
-            subject: &message.subject,
-            text_body: &message.text,
-            html_body: &message.html,
-            ip: origin.ip.map(ipnet::IpNet::from),
-            user_agent: origin.user_agent.as_deref(),
-        },
-    )
-    .await?;
-    if issued {
-        services.email_queued();
+    let result: AppResult<_> = async {
+        RESET_PER_EMAIL.hit(&mut conn, &email).await?;
+        let (token, digest) = tokens::generate();
+        let link = templates::link(services.config.app_url(), "reset-password", &token);
+        let message = templates::reset_password(&link);
+        let issued = password_reset::request(
+            &mut conn,
+            &ResetRequest {
+                email: &email,
+                token_sha256: &digest,
+                subject: &message.subject,
+                text_body: &message.text,
+                html_body: &message.html,
+                ip: origin.ip.map(ipnet::IpNet::from),
+                user_agent: origin.user_agent.as_deref(),
+            },
+        )
+        .await?;
+        if issued {
+            services.email_queued();
+        }
+        Ok(())
     }
-    Ok(())
+    .await;
+    conn.finish(result).await
 }
 
 /// Sets a new password from a reset token, ends every session of the user,
@@ -64,24 +68,28 @@ pub async fn reset(
     }
     let password_hash = password::hash(new_password).await?;
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let invalid = || AppError::bad_input("token", "is invalid, used or expired");
-        let user_id = password_reset::consume(conn, &digest)
-            .await?
-            .ok_or_else(invalid)?;
-        user::set_password(conn, user_id, &password_hash).await?;
-        let before = user::find(conn, user_id).await?.ok_or_else(invalid)?;
-        // Identities linked before anyone proved the email may be someone
-        // else's (whoever registered the address first); the owner just proved it.
-        oauth_account::delete_linked_before_verification(conn, user_id).await?;
-        let user = user::mark_verified(conn, &before.email)
-            .await?
-            .ok_or_else(invalid)?;
-        sessions::delete_all_for_user(conn, user_id, None).await?;
-        audit_event::record(conn, AuditKind::PasswordReset, Some(user_id), origin).await?;
-        let started = session::start(conn, user_id).await?;
-        Ok(SignedIn { started, user })
-    })
-    .await
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            let invalid = || AppError::bad_input("token", "is invalid, used or expired");
+            let user_id = password_reset::consume(conn, &digest)
+                .await?
+                .ok_or_else(invalid)?;
+            user::set_password(conn, user_id, &password_hash).await?;
+            let before = user::find(conn, user_id).await?.ok_or_else(invalid)?;
+            // Identities linked before anyone proved the email may be someone
+            // else's (whoever registered the address first); the owner just proved it.
+            oauth_account::delete_linked_before_verification(conn, user_id).await?;
+            let user = user::mark_verified(conn, &before.email)
+                .await?
+                .ok_or_else(invalid)?;
+            sessions::delete_all_for_user(conn, user_id, None).await?;
+            audit_event::record(conn, AuditKind::PasswordReset, Some(user_id), origin).await?;
+            let started = session::start(conn, user_id).await?;
+            Ok(SignedIn { started, user })
+        })
+        .await
+    }
+    .await;
+    conn.finish(result).await
 }

@@ -48,37 +48,45 @@ pub async fn queue_email(
 /// Sends a new verification link (nothing when the email is already verified).
 pub async fn resend(services: &Services, actor: Actor) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    let user = user::find(conn, actor.user_id)
-        .await?
-        .ok_or_else(AppError::unauthenticated)?;
-    if user.verified {
-        return Ok(());
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        let user = user::find(conn, actor.user_id)
+            .await?
+            .ok_or_else(AppError::unauthenticated)?;
+        if user.verified {
+            return Ok(());
+        }
+        VERIFICATION_PER_USER
+            .hit(conn, &user.id.to_string())
+            .await?;
+        conn.transaction::<_, AppError, _>(async |conn| queue_email(conn, services, &user).await)
+            .await?;
+        services.email_queued();
+        Ok(())
     }
-    VERIFICATION_PER_USER
-        .hit(conn, &user.id.to_string())
-        .await?;
-    conn.transaction::<_, AppError, _>(async |conn| queue_email(conn, services, &user).await)
-        .await?;
-    services.email_queued();
-    Ok(())
+    .await;
+    conn.finish(result).await
 }
 
 /// Consumes a verification token and marks its email verified.
 pub async fn verify(services: &Services, origin: &Origin, token: &str) -> AppResult<User> {
     let digest = tokens::sha256(token.trim());
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let invalid = || AppError::bad_input("token", "is invalid or has expired");
-        let email = verification_token::consume(conn, &digest)
-            .await?
-            .ok_or_else(invalid)?;
-        let user = user::mark_verified(conn, &email)
-            .await?
-            .ok_or_else(invalid)?;
-        audit_event::record(conn, AuditKind::EmailVerified, Some(user.id), origin).await?;
-        Ok(user)
-    })
-    .await
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            let invalid = || AppError::bad_input("token", "is invalid or has expired");
+            let email = verification_token::consume(conn, &digest)
+                .await?
+                .ok_or_else(invalid)?;
+            let user = user::mark_verified(conn, &email)
+                .await?
+                .ok_or_else(invalid)?;
+            audit_event::record(conn, AuditKind::EmailVerified, Some(user.id), origin).await?;
+            Ok(user)
+        })
+        .await
+    }
+    .await;
+    conn.finish(result).await
 }

@@ -4,6 +4,7 @@
 //! would otherwise shadow `async_graphql::Schema::execute`.
 
 pub mod availability;
+pub mod backup;
 pub mod connect;
 pub mod conninfo;
 pub mod constraints;
@@ -16,5 +17,6 @@ pub mod pool;
 pub mod schema;
 pub mod statement_budget;
 pub mod tls;
+pub mod transaction_pooler;
 
 pub use pool::{DbConn, DbPool};

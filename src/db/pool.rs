@@ -1,26 +1,54 @@
 //! The connection pool every request borrows from.
 
-use std::time::Duration;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use diesel::ConnectionError;
 use diesel::connection::{Instrumentation, InstrumentationEvent};
-use diesel_async::pooled_connection::deadpool::{BuildError, Object, Pool};
+use diesel_async::pooled_connection::deadpool::{BuildError, Pool, PoolError};
 use diesel_async::pooled_connection::{
     AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures_util::FutureExt;
 
-use crate::config::DatabaseConfig;
+use crate::config::{DatabaseConfig, PoolerMode};
 use crate::db::connect;
+use crate::db::transaction_pooler;
 
-/// The pool of PostgreSQL connections.
-pub type DbPool = Pool<AsyncPgConnection>;
-/// A connection borrowed from the pool.
-pub type DbConn = Object<AsyncPgConnection>;
+pub use crate::db::transaction_pooler::DbConn;
+
+/// The pool of PostgreSQL connections. Behind a transaction pooler every
+/// checkout is one transaction (see [`transaction_pooler`]).
+#[derive(Clone)]
+pub struct DbPool {
+    inner: Pool<AsyncPgConnection>,
+    /// What a checkout begins with, behind a transaction pooler.
+    begin: Option<Arc<str>>,
+}
+
+impl DbPool {
+    /// Borrows a connection (behind a transaction pooler: in a transaction
+    /// of its own, see [`DbConn::commit`]).
+    pub async fn get(&self) -> Result<DbConn, PoolError> {
+        let object = self.inner.get().await?;
+        match &self.begin {
+            None => Ok(DbConn::direct(object)),
+            Some(begin) => transaction_pooler::begin(object, begin).await,
+        }
+    }
+
+    /// The pool's size and use.
+    pub fn status(&self) -> deadpool::Status {
+        self.inner.status()
+    }
+
+    /// The pool's wait, create and recycle timeouts.
+    pub fn timeouts(&self) -> deadpool::managed::Timeouts {
+        self.inner.timeouts()
+    }
+}
 
 /// Counts the SQL statements run through a pool: the statement-count test reads
 /// it, and it costs one relaxed atomic add per statement.
@@ -41,6 +69,9 @@ struct SqlTrace {
     counter: StatementCounter,
     /// Log bind values too (LOG_SQL_BINDS; development and benchmarks only).
     binds: bool,
+    /// The next statement begins, commits or rolls back a transaction (or a
+    /// savepoint): protocol, not work, so neither counted nor charged.
+    transaction_control: bool,
 }
 
 /// What diesel's query `Display` puts between the SQL and its bind values.
@@ -48,6 +79,16 @@ const BINDS_MARKER: &str = " -- binds: ";
 
 impl Instrumentation for SqlTrace {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        // The transaction manager reports each of these just before it sends
+        // the statement that carries it out.
+        if matches!(
+            event,
+            InstrumentationEvent::BeginTransaction { .. }
+                | InstrumentationEvent::CommitTransaction { .. }
+                | InstrumentationEvent::RollbackTransaction { .. }
+        ) {
+            self.transaction_control = true;
+        }
         if let InstrumentationEvent::StartQuery { query, .. } = event {
             // RUST_LOG=growth_diary::sql=trace prints every statement.
             if tracing::enabled!(target: "growth_diary::sql", tracing::Level::TRACE) {
@@ -58,6 +99,9 @@ impl Instrumentation for SqlTrace {
                     statement_only(&rendered)
                 };
                 tracing::trace!(target: "growth_diary::sql", "{sql}");
+            }
+            if std::mem::take(&mut self.transaction_control) {
+                return;
             }
             self.counter.0.fetch_add(1, Ordering::Relaxed);
             crate::db::statement_budget::charge();
@@ -76,11 +120,14 @@ fn statement_only(rendered: &str) -> &str {
 }
 
 /// Builds the pool. Connections are opened lazily, each with its
-/// `statement_timeout` set and counted by `counter`.
+/// `statement_timeout` set (per transaction behind a transaction pooler)
+/// and counted by `counter`.
 pub fn build(config: &DatabaseConfig, counter: &StatementCounter) -> Result<DbPool, BuildError> {
+    let pooled = config.database_pooler == PoolerMode::Transaction;
     let trace = SqlTrace {
         counter: counter.clone(),
         binds: config.log_sql_binds,
+        transaction_control: false,
     };
     let url = config.database_url.clone();
     let connect_timeout = config.connect_timeout();
@@ -97,13 +144,23 @@ pub fn build(config: &DatabaseConfig, counter: &StatementCounter) -> Result<DbPo
         let set_timeout = set_timeout.clone();
         let trace = trace.clone();
         async move {
-            let mut conn = connect::establish(&url, connect_timeout)
-                .await
-                .map_err(|err| ConnectionError::BadConnection(err.to_string()))?;
-            diesel::sql_query(set_timeout)
-                .execute(&mut conn)
-                .await
-                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            let mut conn = if pooled {
+                // No session `SET statement_timeout`: it would stay on
+                // whichever server connection the pooler lent, for its other
+                // clients; each checkout sets it for its transaction instead.
+                transaction_pooler::establish(&url, connect_timeout)
+                    .await
+                    .map_err(|err| ConnectionError::BadConnection(err.to_string()))?
+            } else {
+                let mut conn = connect::establish(&url, connect_timeout)
+                    .await
+                    .map_err(|err| ConnectionError::BadConnection(err.to_string()))?;
+                diesel::sql_query(set_timeout)
+                    .execute(&mut conn)
+                    .await
+                    .map_err(ConnectionError::CouldntSetupConfiguration)?;
+                conn
+            };
             conn.set_instrumentation(trace);
             Ok(conn)
         }
@@ -111,13 +168,17 @@ pub fn build(config: &DatabaseConfig, counter: &StatementCounter) -> Result<DbPo
     });
     let manager = AsyncDieselConnectionManager::new_with_config(String::new(), manager_config);
     let timeout = Some(connect_timeout);
-    Pool::builder(manager)
+    let inner = Pool::builder(manager)
         .max_size(config.database_pool_size as usize)
         .runtime(deadpool::Runtime::Tokio1)
         .wait_timeout(timeout)
         .create_timeout(timeout)
         .recycle_timeout(Some(Duration::from_secs(1)))
-        .build()
+        .build()?;
+    let begin = pooled.then(|| {
+        transaction_pooler::begin_statement(config.database_statement_timeout_ms).into()
+    });
+    Ok(DbPool { inner, begin })
 }
 
 /// Why the database did not answer a ping.
@@ -136,7 +197,7 @@ pub async fn ping(pool: &DbPool) -> Result<(), PingError> {
     let limit = pool.timeouts().wait.unwrap_or(Duration::from_secs(5));
     let attempt = async {
         let mut conn = pool.get().await?;
-        diesel::sql_query("SELECT 1").execute(&mut conn).await?;
+        diesel::sql_query("SELECT 1").execute(&mut *conn).await?;
         Ok(())
     };
     tokio::time::timeout(limit, attempt)

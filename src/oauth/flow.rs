@@ -172,7 +172,8 @@ impl OAuthService {
             expires_at: Utc::now() + STATE_LIFETIME,
         };
         let mut conn = services.pool.get().await?;
-        oauth_state::insert(&mut conn, &pending).await?;
+        let inserted = oauth_state::insert(&mut conn, &pending).await;
+        conn.finish(inserted).await?;
         Ok((url, state))
     }
 
@@ -266,9 +267,14 @@ impl OAuthService {
         };
         let stored = self.stored_tokens(&provider_tokens);
         let mut conn = services.pool.get().await?;
-        let linked =
-            linking::link(&mut conn, &provider.name, &identity, &stored, signed_in_as).await?;
-        let started = session::start(&mut conn, linked.user.id).await?;
+        let signed_in = async {
+            let linked =
+                linking::link(&mut conn, &provider.name, &identity, &stored, signed_in_as).await?;
+            let started = session::start(&mut conn, linked.user.id).await?;
+            Ok::<_, OAuthError>((linked, started))
+        }
+        .await;
+        let (linked, started) = conn.finish(signed_in).await?;
         let landing =
             Url::parse(&pending.redirect_to).unwrap_or_else(|_| services.config.app_url().clone());
         Ok((

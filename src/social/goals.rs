@@ -78,14 +78,18 @@ pub async fn create(services: &Services, user_id: Uuid, draft: GoalDraft) -> App
         deadline: draft.deadline,
     };
     let mut conn = services.pool.get().await?;
-    limits::count(
-        &mut conn,
-        &services.config.write_limits,
-        user_id,
-        Write::Goal,
-    )
-    .await?;
-    Ok(goal::insert(&mut conn, &goal).await?)
+    let result: AppResult<_> = async {
+        limits::count(
+            &mut conn,
+            &services.config.write_limits,
+            user_id,
+            Write::Goal,
+        )
+        .await?;
+        Ok(goal::insert(&mut conn, &goal).await?)
+    }
+    .await;
+    conn.finish(result).await
 }
 
 /// Edits a goal. COMPLETED sets `completedAt` (and earns points), ACTIVE clears it.
@@ -101,49 +105,57 @@ pub async fn update(
         .map(|raw| title(raw, "title"))
         .transpose()?;
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let goal = authorize(goal::find(conn, id, true).await?, user_id)?;
-        let start_date = edit.start_date.unwrap_or(goal.start_date);
-        let deadline = edit.deadline.unwrap_or(goal.deadline);
-        check_dates(start_date, deadline)?;
-        let status = edit.status.unwrap_or(goal.status);
-        let period = edit.period.unwrap_or(goal.period);
-        let completed_at = match (goal.status, edit.status) {
-            (GoalStatus::Active, Some(GoalStatus::Completed)) => Some(Some(Utc::now())),
-            (_, Some(GoalStatus::Active)) => Some(None),
-            _ => None,
-        };
-        let changes = GoalChanges {
-            title: new_title,
-            period: edit.period,
-            status: edit.status,
-            start_date: edit.start_date,
-            deadline: edit.deadline,
-            completed_at,
-        };
-        let updated = goal::update(conn, id, &changes).await?;
-        let delta = achievements::worth(period, status, true)
-            - achievements::worth(goal.period, goal.status, true);
-        achievements::apply(conn, user_id, delta).await?;
-        Ok(updated)
-    })
-    .await
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            let goal = authorize(goal::find(conn, id, true).await?, user_id)?;
+            let start_date = edit.start_date.unwrap_or(goal.start_date);
+            let deadline = edit.deadline.unwrap_or(goal.deadline);
+            check_dates(start_date, deadline)?;
+            let status = edit.status.unwrap_or(goal.status);
+            let period = edit.period.unwrap_or(goal.period);
+            let completed_at = match (goal.status, edit.status) {
+                (GoalStatus::Active, Some(GoalStatus::Completed)) => Some(Some(Utc::now())),
+                (_, Some(GoalStatus::Active)) => Some(None),
+                _ => None,
+            };
+            let changes = GoalChanges {
+                title: new_title,
+                period: edit.period,
+                status: edit.status,
+                start_date: edit.start_date,
+                deadline: edit.deadline,
+                completed_at,
+            };
+            let updated = goal::update(conn, id, &changes).await?;
+            let delta = achievements::worth(period, status, true)
+                - achievements::worth(goal.period, goal.status, true);
+            achievements::apply(conn, user_id, delta).await?;
+            Ok(updated)
+        })
+        .await
+    }
+    .await;
+    conn.finish(result).await
 }
 
 /// Soft-deletes a goal; a completed goal's points go with it.
 pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let goal = authorize(goal::find(conn, id, true).await?, user_id)?;
-        goal::soft_delete(conn, id).await?;
-        achievements::apply(
-            conn,
-            user_id,
-            -achievements::worth(goal.period, goal.status, true),
-        )
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            let goal = authorize(goal::find(conn, id, true).await?, user_id)?;
+            goal::soft_delete(conn, id).await?;
+            achievements::apply(
+                conn,
+                user_id,
+                -achievements::worth(goal.period, goal.status, true),
+            )
+            .await
+        })
         .await
-    })
-    .await
+    }
+    .await;
+    conn.finish(result).await
 }

@@ -144,21 +144,19 @@ pub async fn create(services: &Services, author_id: Uuid, draft: PostDraft) -> A
         content: body(&draft.content, "content", MAX_POST_CONTENT, false)?,
         status: draft.status.unwrap_or(PostStatus::Draft),
     };
-    let mut conn = services.pool.get().await?;
-    limits::count(
-        &mut conn,
-        &services.config.write_limits,
-        author_id,
-        Write::Post,
-    )
-    .await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let post = post::insert(conn, &post).await?;
-        announce::post_created(conn, &post).await?;
-        Ok(post)
-    })
-    .await
+    let mut checkout = services.pool.get().await?;
+    let created = async {
+        let conn: &mut AsyncPgConnection = &mut checkout;
+        limits::count(conn, &services.config.write_limits, author_id, Write::Post).await?;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            let post = post::insert(conn, &post).await?;
+            announce::post_created(conn, &post).await?;
+            Ok(post)
+        })
+        .await
+    }
+    .await;
+    checkout.finish(created).await
 }
 
 /// Edits the author's post.
@@ -181,30 +179,38 @@ pub async fn update(
             .transpose()?,
         status: edit.status,
     };
-    let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    let before = writable(post::find(conn, id).await?, user_id)?;
-    if changes.title.is_none() && changes.content.is_none() && changes.status.is_none() {
-        return Ok(before);
+    let mut checkout = services.pool.get().await?;
+    let updated = async {
+        let conn: &mut AsyncPgConnection = &mut checkout;
+        let before = writable(post::find(conn, id).await?, user_id)?;
+        if changes.title.is_none() && changes.content.is_none() && changes.status.is_none() {
+            return Ok(before);
+        }
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            let after = post::update(conn, id, &changes).await?;
+            announce::post_updated(conn, &before, &after).await?;
+            Ok(after)
+        })
+        .await
     }
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let after = post::update(conn, id, &changes).await?;
-        announce::post_updated(conn, &before, &after).await?;
-        Ok(after)
-    })
-    .await
+    .await;
+    checkout.finish(updated).await
 }
 
 /// Soft-deletes the author's post.
 pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<()> {
-    let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    let post = writable(post::find(conn, id).await?, user_id)?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        post::soft_delete(conn, id).await?;
-        Ok(announce::post_deleted(conn, &post).await?)
-    })
-    .await
+    let mut checkout = services.pool.get().await?;
+    let deleted = async {
+        let conn: &mut AsyncPgConnection = &mut checkout;
+        let post = writable(post::find(conn, id).await?, user_id)?;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            post::soft_delete(conn, id).await?;
+            Ok(announce::post_deleted(conn, &post).await?)
+        })
+        .await
+    }
+    .await;
+    checkout.finish(deleted).await
 }
 
 /// Likes or unlikes a visible post (idempotent) and returns it with its new count.
@@ -214,8 +220,9 @@ pub async fn set_liked(
     post_id: Uuid,
     liked: bool,
 ) -> AppResult<Post> {
-    let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
+    let mut checkout = services.pool.get().await?;
+    let set = async {
+    let conn: &mut AsyncPgConnection = &mut checkout;
     limits::count(conn, &services.config.write_limits, user_id, Write::Like).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         let post = readable(post::find(conn, post_id).await?, Some(user_id))?;
@@ -231,4 +238,7 @@ pub async fn set_liked(
         readable(post::find(conn, post_id).await?, Some(user_id))
     })
     .await
+    }
+    .await;
+    checkout.finish(set).await
 }

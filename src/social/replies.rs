@@ -73,18 +73,22 @@ pub async fn create(
 ) -> AppResult<Reply> {
     let content = body(content, "content", MAX_REPLY_CONTENT, true)?;
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    let post = readable(post::find(conn, post_id).await?, Some(author_id))?;
-    if post.status == PostStatus::Draft {
-        return Err(AppError::bad_input("postId", "drafts cannot be replied to"));
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        let post = readable(post::find(conn, post_id).await?, Some(author_id))?;
+        if post.status == PostStatus::Draft {
+            return Err(AppError::bad_input("postId", "drafts cannot be replied to"));
+        }
+        limits::count(conn, &services.config.write_limits, author_id, Write::Reply).await?;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            let reply = reply::insert(conn, author_id, post_id, &content).await?;
+            announce::reply_added(conn, &post, &reply).await?;
+            Ok(reply)
+        })
+        .await
     }
-    limits::count(conn, &services.config.write_limits, author_id, Write::Reply).await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let reply = reply::insert(conn, author_id, post_id, &content).await?;
-        announce::reply_added(conn, &post, &reply).await?;
-        Ok(reply)
-    })
-    .await
+    .await;
+    conn.finish(result).await
 }
 
 /// Edits the user's reply.
@@ -96,30 +100,38 @@ pub async fn update(
 ) -> AppResult<Reply> {
     let content = body(content, "content", MAX_REPLY_CONTENT, true)?;
     let mut conn = services.pool.get().await?;
-    authorize(
-        reply::find(&mut conn, id, false).await?,
-        None,
-        user_id,
-        ReplyAction::Edit,
-    )?;
-    Ok(reply::set_content(&mut conn, id, &content).await?)
+    let result: AppResult<_> = async {
+        authorize(
+            reply::find(&mut conn, id, false).await?,
+            None,
+            user_id,
+            ReplyAction::Edit,
+        )?;
+        Ok(reply::set_content(&mut conn, id, &content).await?)
+    }
+    .await;
+    conn.finish(result).await
 }
 
 /// Deletes a reply (its author or the post's author).
 pub async fn delete(services: &Services, user_id: Uuid, id: Uuid) -> AppResult<()> {
     let mut conn = services.pool.get().await?;
-    let reply = reply::find(&mut conn, id, false).await?;
-    let post_author = match &reply {
-        Some(reply) => post::find(&mut conn, reply.post_id)
-            .await?
-            .map(|post| post.author_id),
-        None => None,
-    };
-    let reply = authorize(reply, post_author, user_id, ReplyAction::Delete)?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        reply::soft_delete(conn, id).await?;
-        Ok(announce::reply_deleted(conn, &reply).await?)
-    })
-    .await
+    let result: AppResult<_> = async {
+        let reply = reply::find(&mut conn, id, false).await?;
+        let post_author = match &reply {
+            Some(reply) => post::find(&mut conn, reply.post_id)
+                .await?
+                .map(|post| post.author_id),
+            None => None,
+        };
+        let reply = authorize(reply, post_author, user_id, ReplyAction::Delete)?;
+        let conn: &mut AsyncPgConnection = &mut conn;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            reply::soft_delete(conn, id).await?;
+            Ok(announce::reply_deleted(conn, &reply).await?)
+        })
+        .await
+    }
+    .await;
+    conn.finish(result).await
 }

@@ -109,28 +109,32 @@ pub async fn generate(services: &Services, user_id: Uuid, period: &str) -> AppRe
     }
     let written = services.story_generator.generate(&material).await;
     let mut conn = services.pool.get().await?;
-    match written {
-        Ok(content) => {
-            let content = match content.char_indices().nth(MAX_STORY_CONTENT) {
-                Some((cut, _)) => &content[..cut],
-                None => &content[..],
-            };
-            Ok(story::upsert(&mut conn, user_id, &material.period.label, content).await?)
-        }
-        Err(failure) => {
-            let refunds =
-                STORY_REFUNDS_PER_USER.limited_to(services.config.stories.story_daily_refunds);
-            let today = format!("{user_id}:{}", now.date_naive());
-            if refunds.try_hit(&mut conn, &today).await? {
-                story::refund_generation(&mut conn, user_id, now).await?;
-                Err(AppError::Upstream(failure.to_string().into()))
-            } else {
-                Err(AppError::Upstream(
-                    format!("{failure}; it counts against today's generations").into(),
-                ))
+    let result: AppResult<_> = async {
+        match written {
+            Ok(content) => {
+                let content = match content.char_indices().nth(MAX_STORY_CONTENT) {
+                    Some((cut, _)) => &content[..cut],
+                    None => &content[..],
+                };
+                Ok(story::upsert(&mut conn, user_id, &material.period.label, content).await?)
+            }
+            Err(failure) => {
+                let refunds =
+                    STORY_REFUNDS_PER_USER.limited_to(services.config.stories.story_daily_refunds);
+                let today = format!("{user_id}:{}", now.date_naive());
+                if refunds.try_hit(&mut conn, &today).await? {
+                    story::refund_generation(&mut conn, user_id, now).await?;
+                    Err(AppError::Upstream(failure.to_string().into()))
+                } else {
+                    Err(AppError::Upstream(
+                        format!("{failure}; it counts against today's generations").into(),
+                    ))
+                }
             }
         }
     }
+    .await;
+    conn.finish(result).await
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use crate::config::{DatabaseConfig, DatabaseTarget, DatabaseUrl};
 
-mod system;
+pub(crate) mod system;
 
 use system::{Account, account, find_programs};
 

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use growth_diary::config::{DatabaseConfig, DatabaseUrl};
+use growth_diary::config::{DatabaseConfig, DatabaseTarget, DatabaseUrl, PoolerMode};
 use growth_diary::db::connect::{self, quote_identifier};
 use growth_diary::db::migrate;
 use sha2::{Digest, Sha256};
@@ -22,6 +22,13 @@ const TEMPLATE_LOCK_KEY: i64 = 0x6764_7465_7374; // "gdtest"
 fn admin_connection_string() -> String {
     std::env::var("TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+}
+
+/// The transaction pooler the suite runs through when `TEST_POOLER_URL` is
+/// set (CI runs the suite once so, through PgBouncer).
+pub fn pooler_url() -> Option<DatabaseUrl> {
+    let raw = std::env::var("TEST_POOLER_URL").ok()?;
+    Some(DatabaseUrl::parse(&raw).expect("TEST_POOLER_URL is a valid PostgreSQL URL"))
 }
 
 /// The maintenance database tests connect to.
@@ -95,9 +102,47 @@ impl TestDb {
         }
     }
 
-    /// Database settings pointing at this database.
+    /// Database settings pointing at this database: through the transaction
+    /// pooler at `TEST_POOLER_URL` when it is set (with the direct URL for
+    /// migrations and `LISTEN`), else directly.
     pub fn config(&self) -> DatabaseConfig {
-        DatabaseConfig::for_url(self.url.clone())
+        let mut config = DatabaseConfig::for_url(self.url.clone());
+        if let Some(pooled) = self.pooled_url() {
+            config.database_url = pooled.clone();
+            config.database_target = Some(DatabaseTarget::Url(pooled));
+            config.database_direct_url = Some(self.url.clone());
+            config.database_pooler = PoolerMode::Transaction;
+        }
+        config
+    }
+
+    /// This database through the transaction pooler at `TEST_POOLER_URL`, if set.
+    pub fn pooled_url(&self) -> Option<DatabaseUrl> {
+        let pooler = pooler_url()?;
+        Some(pooler.with_database(&self.name))
+    }
+
+    /// The settings a spawned server gets: `DATABASE_URL`, and behind a
+    /// pooler `DATABASE_DIRECT_URL` and `DATABASE_POOLER`.
+    pub fn server_env(&self) -> Vec<(&'static str, String)> {
+        let direct = self.connection_string();
+        match std::env::var("TEST_POOLER_URL") {
+            Ok(pooler) => {
+                let pooled = match url::Url::parse(&pooler) {
+                    Ok(mut url) => {
+                        url.set_path(&self.name);
+                        url.to_string()
+                    }
+                    Err(_) => format!("{pooler} dbname={}", self.name),
+                };
+                vec![
+                    ("DATABASE_URL", pooled),
+                    ("DATABASE_DIRECT_URL", direct),
+                    ("DATABASE_POOLER", "transaction".to_string()),
+                ]
+            }
+            Err(_) => vec![("DATABASE_URL", direct)],
+        }
     }
 
     /// A plain client, for assertions in SQL.

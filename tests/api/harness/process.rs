@@ -84,7 +84,9 @@ impl ServerProcess {
         let file = std::fs::File::create(&log).expect("create the server's log");
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_growth-diary"));
         command
-            .env("DATABASE_URL", db.connection_string())
+            .env_remove("DATABASE_DIRECT_URL")
+            .env_remove("DATABASE_POOLER")
+            .envs(db.server_env())
             .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("NO_COLOR", "1")
             .env_remove("SMTP_URL")

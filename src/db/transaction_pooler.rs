@@ -1,0 +1,215 @@
+//! Working behind a transaction pooler (PgBouncer with `pool_mode =
+//! transaction`), which lends a server connection for one transaction at a
+//! time.
+//!
+//! diesel-async runs every statement as a named prepared statement: a
+//! `Parse` in one protocol round, then `Bind`/`Execute` in the next. Outside a
+//! transaction a pooler may hand those two rounds to different server
+//! connections (`prepared statement "s57" does not exist`), and a statement
+//! cached on one server connection is missing on the next. So behind a
+//! pooler:
+//! - every checkout is one transaction, begun with the pool's
+//!   `statement_timeout` as `SET LOCAL` (a session `SET` would stay on the
+//!   lent server connection, for the pooler's other clients);
+//! - statements are prepared afresh each time (no cache), inside it;
+//! - a write path ends with [`DbConn::finish`] (or [`DbConn::commit`]), so
+//!   that its write is committed before the client hears of it; a checkout
+//!   dropped without it (reads, mostly) commits on its way back to the pool;
+//! - `LISTEN` and advisory locks go over `DATABASE_DIRECT_URL`.
+//!
+//! Without a pooler a checkout is the plain connection, and `commit` does
+//! nothing.
+
+use std::ops::{Deref, DerefMut};
+use std::time::Duration;
+
+use diesel::connection::CacheSize;
+use diesel::sql_types::Text;
+use diesel_async::pooled_connection::PoolError as ManagerError;
+use diesel_async::pooled_connection::deadpool::{Object, PoolError};
+use diesel_async::{
+    AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl,
+    SimpleAsyncConnection, TransactionManager,
+};
+use tokio_postgres::NoTls;
+
+use crate::config::DatabaseUrl;
+use crate::db::connect::{self, ConnectError};
+
+/// A connection borrowed from the pool.
+pub struct DbConn {
+    object: Option<Object<AsyncPgConnection>>,
+    /// In a transaction begun at checkout (behind a transaction pooler).
+    pooled: bool,
+}
+
+impl DbConn {
+    /// A checkout from a pool that talks to PostgreSQL directly.
+    pub(crate) fn direct(object: Object<AsyncPgConnection>) -> Self {
+        Self {
+            object: Some(object),
+            pooled: false,
+        }
+    }
+
+    /// Ends a write path: commits the checkout's transaction (behind a
+    /// transaction pooler) before the caller answers, whether `result` is a
+    /// success or an error (as statements outside a transaction would have
+    /// been), and hands `result` back, or the commit's error.
+    pub async fn finish<R, E>(self, result: Result<R, E>) -> Result<R, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        let committed = self.commit().await;
+        let value = result?;
+        committed?;
+        Ok(value)
+    }
+
+    /// Makes what this checkout wrote durable and visible to others before
+    /// the caller answers. Only behind a transaction pooler is there anything
+    /// to do: its checkouts are transactions.
+    pub async fn commit(mut self) -> diesel::QueryResult<()> {
+        if !self.pooled {
+            return Ok(());
+        }
+        self.pooled = false;
+        AnsiTransactionManager::commit_transaction(&mut *self).await
+    }
+}
+
+impl Deref for DbConn {
+    type Target = AsyncPgConnection;
+
+    fn deref(&self) -> &AsyncPgConnection {
+        self.object
+            .as_ref()
+            .expect("a checkout holds its connection until it is dropped")
+    }
+}
+
+impl DerefMut for DbConn {
+    fn deref_mut(&mut self) -> &mut AsyncPgConnection {
+        self.object
+            .as_mut()
+            .expect("a checkout holds its connection until it is dropped")
+    }
+}
+
+impl Drop for DbConn {
+    fn drop(&mut self) {
+        if !self.pooled {
+            return;
+        }
+        let Some(object) = self.object.take() else {
+            return;
+        };
+        // Outside a runtime (shutting down) the pool drops the connection:
+        // it is in a transaction, so the server rolls it back.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(finish(object));
+        }
+    }
+}
+
+/// Ends the transaction of a checkout dropped without [`DbConn::commit`]
+/// (reads, mostly): commits, so that nothing written is lost.
+async fn finish(mut object: Object<AsyncPgConnection>) {
+    // A failed transaction rolls back; either way the connection is then
+    // idle, or broken and discarded by the pool.
+    if AnsiTransactionManager::commit_transaction(&mut *object)
+        .await
+        .is_err()
+    {
+        let _ = AnsiTransactionManager::rollback_transaction(&mut *object).await;
+    }
+}
+
+/// What a checkout begins with: its transaction and the statement timeout.
+pub fn begin_statement(statement_timeout_ms: u64) -> String {
+    format!("BEGIN; SET LOCAL statement_timeout = {statement_timeout_ms}")
+}
+
+/// Begins a checkout's transaction.
+pub(crate) async fn begin(
+    mut object: Object<AsyncPgConnection>,
+    begin: &str,
+) -> Result<DbConn, PoolError> {
+    AnsiTransactionManager::begin_transaction_sql(&mut *object, begin)
+        .await
+        .map_err(|err| PoolError::Backend(ManagerError::QueryError(err)))?;
+    Ok(DbConn {
+        object: Some(object),
+        pooled: true,
+    })
+}
+
+/// Opens a connection through a transaction pooler. diesel-async sets a new
+/// connection up with prepared statements of its own (the session's time
+/// zone and encoding, which the pooler then carries to every server
+/// connection it lends this client); they run inside a transaction here, so
+/// that they reach one server connection. Then the statement cache is turned
+/// off and the database's enum types are made known to the driver up front:
+/// the driver looks an unknown type up with a statement it prepares once and
+/// keeps, which would be missing on the next server connection.
+pub(crate) async fn establish(
+    url: &DatabaseUrl,
+    timeout: Duration,
+) -> Result<AsyncPgConnection, ConnectError> {
+    let config = connect::session_config(url, timeout);
+    let connect_error = |err: tokio_postgres::Error| ConnectError::Connect {
+        url: url.to_string(),
+        reason: connect::describe(&err),
+    };
+    let client = match url.tls().connector() {
+        Some(tls) => {
+            let (client, connection) = config.connect(tls).await.map_err(connect_error)?;
+            tokio::spawn(connection);
+            client
+        }
+        None => {
+            let (client, connection) = config.connect(NoTls).await.map_err(connect_error)?;
+            tokio::spawn(connection);
+            client
+        }
+    };
+    let setup_error = |reason: String| ConnectError::Setup {
+        url: url.to_string(),
+        reason,
+    };
+    client
+        .batch_execute("BEGIN")
+        .await
+        .map_err(|err| setup_error(connect::describe(&err)))?;
+    let mut conn = AsyncPgConnection::try_from(client)
+        .await
+        .map_err(|err| setup_error(err.to_string()))?;
+    conn.set_prepared_statement_cache_size(CacheSize::Disabled);
+    learn_enum_types(&mut conn)
+        .await
+        .map_err(|err| setup_error(err.to_string()))?;
+    // diesel's transaction manager did not see this transaction begin.
+    conn.batch_execute("COMMIT")
+        .await
+        .map_err(|err| setup_error(err.to_string()))?;
+    Ok(conn)
+}
+
+/// Has the driver describe a value of every enum type (and its array), which
+/// is when it looks each up and keeps it.
+async fn learn_enum_types(conn: &mut AsyncPgConnection) -> diesel::QueryResult<()> {
+    #[derive(diesel::QueryableByName)]
+    struct Probe {
+        #[diesel(sql_type = Text)]
+        probe: String,
+    }
+    let Probe { probe } = diesel::sql_query(
+        "SELECT 'SELECT ' || coalesce(string_agg(format('NULL::%1$I.%2$I, NULL::%1$I.%2$I[]', n.nspname, t.typname), ', '), 'NULL') AS probe
+         FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
+         WHERE t.typtype = 'e' AND n.nspname NOT IN ('pg_catalog', 'information_schema')",
+    )
+    .get_result(conn)
+    .await?;
+    diesel::sql_query(probe).execute(conn).await?;
+    Ok(())
+}
