@@ -82,6 +82,7 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
     let statements = StatementCounter::default();
     let pool = db::pool::build(&config.database, &statements)?;
     db::pool::ping(&pool).await?;
+    let replicas = db::replicas::Replicas::start(&config.database, &statements, pool.clone())?;
     let story_generator = stories::generator::from_config(&config.stories);
     let providers = oauth::provider::from_config(&config.oauth)?;
     let secrets = config.oauth.encryption_key.as_ref().map(SecretBox::new);
@@ -93,6 +94,7 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
         config: Arc::new(config),
         email_wakeup: Arc::new(Notify::new()),
         statements,
+        replicas,
     };
     background::start(pool, mailer, services.email_wakeup.clone());
     let live = &services.config.live;

@@ -232,6 +232,14 @@ pub struct DatabaseConfig {
     #[arg(long, env = "DATABASE_POOLER", value_enum, default_value_t = PoolerMode::None)]
     pub database_pooler: PoolerMode,
 
+    /// Streaming replicas for the reads of GraphQL queries, comma-separated (one host per URL; TLS options as DATABASE_URL); unset: every read on the primary.
+    #[arg(long, env = "DATABASE_REPLICA_URLS", value_delimiter = ',', value_parser = QuietParser(DatabaseUrl::parse))]
+    pub database_replica_urls: Vec<DatabaseUrl>,
+
+    /// A replica further behind the primary than this (milliseconds) takes no reads until it catches up.
+    #[arg(long, env = "REPLICA_MAX_LAG_MS", default_value_t = DatabaseConfig::DEFAULT_REPLICA_MAX_LAG_MS, value_parser = clap::value_parser!(u64).range(1..=86_400_000))]
+    pub replica_max_lag_ms: u64,
+
     /// Connections in the pool of each instance.
     #[arg(long, env = "DATABASE_POOL_SIZE", default_value_t = DatabaseConfig::DEFAULT_POOL_SIZE, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub database_pool_size: u32,
@@ -258,6 +266,8 @@ pub struct DatabaseConfig {
 }
 
 impl DatabaseConfig {
+    /// Default of `REPLICA_MAX_LAG_MS`.
+    pub const DEFAULT_REPLICA_MAX_LAG_MS: u64 = 5_000;
     /// Default of `DATABASE_POOL_SIZE`.
     pub const DEFAULT_POOL_SIZE: u32 = 10;
     /// Default of `DATABASE_STATEMENT_TIMEOUT_MS`.
@@ -272,6 +282,8 @@ impl DatabaseConfig {
             database_url: url,
             database_direct_url: None,
             database_pooler: PoolerMode::None,
+            database_replica_urls: Vec::new(),
+            replica_max_lag_ms: Self::DEFAULT_REPLICA_MAX_LAG_MS,
             database_pool_size: Self::DEFAULT_POOL_SIZE,
             database_statement_timeout_ms: Self::DEFAULT_STATEMENT_TIMEOUT_MS,
             database_connect_timeout_secs: Self::DEFAULT_CONNECT_TIMEOUT_SECS,

@@ -10,6 +10,7 @@ use crate::auth::cookie::CookieSettings;
 use crate::config::ServeConfig;
 use crate::db::DbPool;
 use crate::db::pool::StatementCounter;
+use crate::db::replicas::{Lsn, ReadTarget, Replicas};
 use crate::stories::generator::StoryGenerator;
 
 /// What the domain needs to do its work. Cheap to clone; the GraphQL schema
@@ -28,9 +29,30 @@ pub struct Services {
     pub statements: StatementCounter,
     /// Writes AI stories.
     pub story_generator: Arc<dyn StoryGenerator>,
+    /// Read replicas, when DATABASE_REPLICA_URLS names any.
+    pub replicas: Option<Arc<Replicas>>,
 }
 
 impl Services {
+    /// Where the reads of a request that only reads go: a replica that has
+    /// replayed `read_after` (the reader's last write), else the primary.
+    pub fn read_target(&self, read_after: Option<Lsn>) -> ReadTarget {
+        let replica = self
+            .replicas
+            .as_ref()
+            .and_then(|replicas| replicas.pick(read_after));
+        match replica {
+            Some(pool) => ReadTarget {
+                pool,
+                replica: true,
+            },
+            None => ReadTarget {
+                pool: self.pool.clone(),
+                replica: false,
+            },
+        }
+    }
+
     /// Tells the email worker that email is waiting.
     pub fn email_queued(&self) {
         self.email_wakeup.notify_one();

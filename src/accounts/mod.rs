@@ -9,6 +9,7 @@ pub mod credentials;
 pub mod export;
 pub mod linked;
 pub mod profile;
+pub mod read_your_writes;
 pub mod recovery;
 pub mod verification;
 

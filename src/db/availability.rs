@@ -25,6 +25,17 @@ const SERVER_GOING_AWAY: [&str; 5] = [
     "the database system is in recovery mode",
 ];
 
+/// What PgBouncer says when it has no server connection to lend: it cannot
+/// reach PostgreSQL, PostgreSQL turns it away, or the server connection it
+/// had lent died.
+const POOLER_WITHOUT_SERVER: [&str; 5] = [
+    "pgbouncer cannot connect to server",
+    "server login has been failing",
+    "server conn crashed",
+    "is not currently accepting connections",
+    "query_wait_timeout",
+];
+
 /// True when a pool checkout failed because no connection could be made or
 /// none came free in time. A checkout wait that times out under load is also
 /// a moment to come back later.
@@ -45,9 +56,14 @@ pub fn is_unavailable(err: &DieselError) -> bool {
             // The connection is gone (the driver could not send, or the
             // server closed it: SQLSTATE class 08 and a dropped socket).
             DatabaseErrorKind::UnableToSendCommand | DatabaseErrorKind::ClosedConnection => true,
-            DatabaseErrorKind::Unknown => SERVER_GOING_AWAY
-                .iter()
-                .any(|message| info.message().starts_with(message)),
+            DatabaseErrorKind::Unknown => {
+                SERVER_GOING_AWAY
+                    .iter()
+                    .any(|message| info.message().starts_with(message))
+                    || POOLER_WITHOUT_SERVER
+                        .iter()
+                        .any(|message| info.message().contains(message))
+            }
             _ => false,
         },
         DieselError::BrokenTransactionManager => true,

@@ -14,6 +14,7 @@ pub mod migrate;
 pub mod models;
 pub mod pagination;
 pub mod pool;
+pub mod replicas;
 pub mod schema;
 pub mod statement_budget;
 pub mod tls;

@@ -26,6 +26,8 @@ pub struct DbPool {
     inner: Pool<AsyncPgConnection>,
     /// What a checkout begins with, behind a transaction pooler.
     begin: Option<Arc<str>>,
+    /// Tells this pool's clones from other pools.
+    identity: Arc<()>,
 }
 
 impl DbPool {
@@ -37,6 +39,11 @@ impl DbPool {
             None => Ok(DbConn::direct(object)),
             Some(begin) => transaction_pooler::begin(object, begin).await,
         }
+    }
+
+    /// Whether `other` is a clone of this pool.
+    pub fn same(&self, other: &DbPool) -> bool {
+        Arc::ptr_eq(&self.identity, &other.identity)
     }
 
     /// The pool's size and use.
@@ -178,7 +185,11 @@ pub fn build(config: &DatabaseConfig, counter: &StatementCounter) -> Result<DbPo
     let begin = pooled.then(|| {
         transaction_pooler::begin_statement(config.database_statement_timeout_ms).into()
     });
-    Ok(DbPool { inner, begin })
+    Ok(DbPool {
+        inner,
+        begin,
+        identity: Arc::new(()),
+    })
 }
 
 /// Why the database did not answer a ping.

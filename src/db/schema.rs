@@ -154,6 +154,7 @@ diesel::table! {
         expires -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        write_lsn -> Nullable<PgLsn>,
     }
 }
 

@@ -1,5 +1,7 @@
 //! What a resolver can ask of its context: services, a connection, the viewer.
 
+use std::sync::Arc;
+
 use async_graphql::Context;
 use uuid::Uuid;
 
@@ -17,9 +19,19 @@ use crate::services::Services;
 #[derive(Debug, Default)]
 pub struct SessionsStarted(std::sync::Mutex<Vec<Uuid>>);
 
+impl SessionsStarted {
+    /// The users who got a session.
+    pub fn users(&self) -> Vec<Uuid> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+}
+
 /// Records that `user_id` got a session in this request.
 pub fn session_started(ctx: &Context<'_>, user_id: Uuid) {
-    if let Some(started) = ctx.data_opt::<SessionsStarted>() {
+    if let Some(started) = ctx.data_opt::<Arc<SessionsStarted>>() {
         started
             .0
             .lock()
@@ -33,7 +45,7 @@ pub fn session_started(ctx: &Context<'_>, user_id: Uuid) {
 /// `resetPassword`), else the request's viewer. The domain decides what
 /// that reader may see.
 pub fn reader(ctx: &Context<'_>, user_id: Uuid) -> Option<Uuid> {
-    let started_here = ctx.data_opt::<SessionsStarted>().is_some_and(|started| {
+    let started_here = ctx.data_opt::<Arc<SessionsStarted>>().is_some_and(|started| {
         started
             .0
             .lock()
@@ -53,16 +65,27 @@ pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
         .expect("the server puts its services into the schema's data")
 }
 
-/// A pooled connection for this resolver.
+/// A pooled connection for this resolver's reads: from the request's
+/// [`ReadPool`] (a replica, for a request that only reads) or the primary.
 pub async fn conn(ctx: &Context<'_>) -> AppResult<DbConn> {
-    checkout(&services(ctx).pool).await
+    match ctx.data_opt::<ReadPool>() {
+        Some(ReadPool(pool)) => checkout(pool).await,
+        None => checkout(&services(ctx).pool).await,
+    }
 }
+
+/// The pool a request's reads use, in its data when that is a replica.
+pub struct ReadPool(pub DbPool);
 
 /// A pooled connection for a request's reads, unless the request has run its
 /// statement cap.
 pub async fn checkout(pool: &DbPool) -> AppResult<DbConn> {
     statement_budget::check()?;
-    Ok(pool.get().await?)
+    let conn = pool.get().await?;
+    // A checkout may wait (behind a transaction pooler it takes a round
+    // trip): loads that set out together may have spent the budget meanwhile.
+    statement_budget::check()?;
+    Ok(conn)
 }
 
 /// The viewer of this request (anonymous when the request carries none).

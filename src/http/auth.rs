@@ -8,6 +8,7 @@ use axum::http::{HeaderMap, header};
 use crate::accounts::{Actor, Viewer};
 use crate::auth::{client, session};
 use crate::db::models::audit_event::Origin;
+use crate::db::replicas::Lsn;
 use crate::error::AppResult;
 use crate::services::Services;
 
@@ -19,6 +20,9 @@ pub struct RequestAuth {
     /// The request carries the session cookie (so it may come from a browser
     /// page of any site, and needs CSRF protection).
     pub has_cookie: bool,
+    /// Where the primary's WAL stood after the viewer's last write: reads
+    /// go to a replica only once it has replayed this far.
+    pub read_after: Option<Lsn>,
 }
 
 /// Resolves the request's session. A missing, expired or revoked token is
@@ -31,6 +35,7 @@ pub async fn authenticate(
     let cookie = services.cookies.read(headers);
     let token = bearer(headers).or(cookie);
     let mut viewer = Viewer::ANONYMOUS;
+    let mut read_after = None;
     if let Some(token) = token {
         let mut conn = services.pool.get().await?;
         if let Some(found) = session::resolve(&mut conn, token).await? {
@@ -38,12 +43,14 @@ pub async fn authenticate(
                 user_id: found.user_id,
                 session_id: found.id,
             });
+            read_after = found.write_lsn;
         }
     }
     Ok(RequestAuth {
         viewer,
         origin: client::origin(headers, peer, services.config.trust_proxy),
         has_cookie: cookie.is_some(),
+        read_after,
     })
 }
 

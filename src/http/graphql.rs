@@ -11,7 +11,7 @@
 
 use std::any::Any;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{
@@ -23,10 +23,13 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use futures_util::FutureExt;
 
+use crate::accounts::read_your_writes;
+use crate::db::replicas::ReadTarget;
 use crate::db::statement_budget::StatementBudget;
 use crate::documents::DocumentError;
 use crate::error::{INTERNAL_MESSAGE, codes};
 use crate::graphql::admission;
+use crate::graphql::context::{ReadPool, SessionsStarted};
 use crate::graphql::limits::MAX_STATEMENTS;
 use crate::graphql::loaders::Loaders;
 use crate::http::AppState;
@@ -36,6 +39,7 @@ use crate::http::graphql_request::{self, Batch};
 use crate::http::graphql_response::{ResponseMedia, accepts, coded_error};
 use crate::http::timeout;
 use crate::metrics;
+use crate::services::Services;
 
 const JSON: &str = "application/json";
 
@@ -102,30 +106,43 @@ type Resolved = Result<Request, DocumentError>;
 /// Executes `batch` for an authenticated request, within its statement cap;
 /// refused operations answer their error.
 async fn run(state: &AppState, batch: Batch<Resolved>, auth: &RequestAuth) -> BatchResponse {
+    let services = &state.services;
     let budget = StatementBudget::new(MAX_STATEMENTS);
+    let reads = read_target(services, &batch, auth);
     let loaders = Arc::new(Loaders::new(
-        &state.services.pool,
+        reads.as_ref().map_or(&services.pool, |target| &target.pool),
         auth.viewer.user_id(),
         &budget,
     ));
+    let wrote = std::sync::Mutex::new(Vec::new());
     let one = |resolved: Resolved| {
         let loaders = loaders.clone();
+        let reads = reads.clone();
+        let wrote = &wrote;
         async move {
             match resolved {
                 Ok(mut request) => {
                     request.data.insert(auth.viewer);
                     request.data.insert(auth.origin.clone());
                     request.data.insert(loaders);
-                    request
-                        .data
-                        .insert(crate::graphql::context::SessionsStarted::default());
-                    execute_one(&state.schema, request).await
+                    if let Some(target) = reads.filter(|target| target.replica) {
+                        request.data.insert(ReadPool(target.pool));
+                    }
+                    let started = Arc::new(SessionsStarted::default());
+                    request.data.insert(started.clone());
+                    let response = execute_one(&state.schema, request).await;
+                    if services.replicas.is_some() {
+                        let mut wrote = wrote.lock().unwrap_or_else(PoisonError::into_inner);
+                        wrote.extend(auth.viewer.user_id());
+                        wrote.extend(started.users());
+                    }
+                    response
                 }
                 Err(err) => Response::from_errors(vec![request_error(err)]),
             }
         }
     };
-    budget
+    let response = budget
         .scope(async {
             match batch {
                 Batch::Single(resolved) => BatchResponse::Single(one(resolved).await),
@@ -138,7 +155,33 @@ async fn run(state: &AppState, batch: Batch<Resolved>, auth: &RequestAuth) -> Ba
                 }
             }
         })
-        .await
+        .await;
+    // Only a batch that may have written (not all queries) stamps its users.
+    if reads.is_none() {
+        let users = wrote.into_inner().unwrap_or_else(PoisonError::into_inner);
+        read_your_writes::stamp(services, &users).await;
+    }
+    response
+}
+
+/// Where a batch of queries only reads (`None`: the batch may write, so
+/// everything runs on the primary; also when there are no replicas).
+fn read_target(
+    services: &Services,
+    batch: &Batch<Resolved>,
+    auth: &RequestAuth,
+) -> Option<ReadTarget> {
+    services.replicas.as_ref()?;
+    let only_queries = batch.iter().all(|resolved| match resolved {
+        Ok(request) => is_query_operation(&request.query, request.operation_name.as_deref()),
+        Err(_) => true,
+    });
+    if !only_queries {
+        return None;
+    }
+    let target = services.read_target(auth.read_after);
+    metrics::graphql_reads(target.replica);
+    Some(target)
 }
 
 /// GET /graphql: GraphiQL for browsers; for other clients, a query in the URL.

@@ -101,6 +101,14 @@ impl<T> Batch<T> {
             Self::Batch(items) => Batch::Batch(items.into_iter().map(f).collect()),
         }
     }
+
+    /// Its operations.
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        match self {
+            Self::Single(item) => std::slice::from_ref(item).iter(),
+            Self::Batch(items) => items.iter(),
+        }
+    }
 }
 
 /// Reads a POST body: one request object, or a JSON array of 1 to

@@ -42,6 +42,10 @@ pub mod names {
     pub const WEBSOCKETS: &str = "growth_diary_websocket_connections";
     /// Running subscriptions over all WebSockets.
     pub const SUBSCRIPTIONS: &str = "growth_diary_subscriptions_active";
+    /// Read replicas the last check found fit to take reads.
+    pub const REPLICAS_HEALTHY: &str = "growth_diary_replicas_healthy";
+    /// GraphQL requests by where their reads went (`replica` or `primary`).
+    pub const READS: &str = "growth_diary_graphql_reads_total";
 }
 
 /// Counts one HTTP response of `route` (a matched path, or `unmatched`).
@@ -70,6 +74,17 @@ pub fn rate_limit_refused(rule: &'static str) {
 /// Counts a story generation refused by the daily quota.
 pub fn story_quota_refused() {
     metrics::counter!(names::STORY_QUOTA).increment(1);
+}
+
+/// Sets how many read replicas take reads.
+pub fn replicas_healthy(count: usize) {
+    metrics::gauge!(names::REPLICAS_HEALTHY).set(count as f64);
+}
+
+/// Counts a GraphQL request by where its reads went.
+pub fn graphql_reads(on_replica: bool) {
+    let target = if on_replica { "replica" } else { "primary" };
+    metrics::counter!(names::READS, "target" => target).increment(1);
 }
 
 /// Counts a request answered 503 because the database could not be reached.

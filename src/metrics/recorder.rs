@@ -108,6 +108,14 @@ fn describe() {
     );
     metrics::describe_gauge!(names::WEBSOCKETS, "Open WebSocket connections.");
     metrics::describe_gauge!(
+        names::REPLICAS_HEALTHY,
+        "Read replicas the last check found fit to take reads."
+    );
+    metrics::describe_counter!(
+        names::READS,
+        "GraphQL requests of queries only, by where their reads went (replica or primary)."
+    );
+    metrics::describe_gauge!(
         names::SUBSCRIPTIONS,
         "Subscriptions running over all WebSockets."
     );

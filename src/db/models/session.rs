@@ -1,6 +1,7 @@
 //! The `sessions` table: database sessions, looked up by the SHA-256 of their token.
 
 use chrono::{DateTime, Utc};
+use diesel::pg::data_types::PgLsn;
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
@@ -15,6 +16,8 @@ pub struct Session {
     pub user_id: Uuid,
     pub expires: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+    /// Where the primary's WAL stood after the user's last write (see `db::replicas`).
+    pub write_lsn: Option<PgLsn>,
 }
 
 /// Inserts a session for `user_id` whose token hashes to `token_sha256`.
@@ -48,6 +51,25 @@ pub async fn find_active(
         .first(conn)
         .await
         .optional()
+}
+
+/// Records, on every live session of `users`, where the primary's WAL stands
+/// now: after their writes, which committed before this runs.
+pub async fn stamp_write(conn: &mut AsyncPgConnection, users: &[Uuid]) -> QueryResult<usize> {
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq_any(users))
+            .filter(sessions::expires.gt(diesel::dsl::now)),
+    )
+    .set(sessions::write_lsn.eq(current_wal_insert_lsn().nullable()))
+    .execute(conn)
+    .await
+}
+
+diesel::define_sql_function! {
+    /// PostgreSQL's `pg_current_wal_insert_lsn()`.
+    #[sql_name = "pg_current_wal_insert_lsn"]
+    fn current_wal_insert_lsn() -> diesel::sql_types::PgLsn;
 }
 
 /// Moves a session's expiry.

@@ -1,0 +1,272 @@
+//! Streaming replicas that take the reads of GraphQL queries off the primary.
+//!
+//! Each replica has a pool of its own and a background check
+//! ([`CHECK_INTERVAL`]): how far it has replayed the primary's WAL and how
+//! far behind it is. A read goes to a healthy replica, in turn, that has
+//! replayed at least the position its reader needs (see
+//! `accounts::read_your_writes`); when none has, or none is healthy, it goes
+//! to the primary. A replica that stops answering or falls more than
+//! `REPLICA_MAX_LAG_MS` behind is left out until a check finds it well again.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use diesel::pg::data_types::PgLsn;
+
+/// A position in the primary's write-ahead log.
+pub type Lsn = PgLsn;
+use diesel::sql_types::{BigInt, Bool, Nullable, PgLsn as PgLsnType};
+use diesel_async::pooled_connection::deadpool::BuildError;
+
+use crate::config::{DatabaseConfig, PoolerMode};
+use crate::db::pool::{self, DbPool, StatementCounter};
+
+/// How often each replica is checked.
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
+/// A replica and what the last check found.
+struct Replica {
+    /// `host:port/database`, for the log (no password).
+    name: String,
+    pool: DbPool,
+    healthy: AtomicBool,
+    /// The WAL position it had replayed at the last check.
+    replayed: AtomicU64,
+    /// Reads it served (for metrics and the benchmark).
+    reads: AtomicU64,
+}
+
+/// The instance's replicas.
+pub struct Replicas {
+    list: Vec<Replica>,
+    next: AtomicUsize,
+    max_lag: Duration,
+}
+
+/// Where one request's reads go.
+#[derive(Clone)]
+pub struct ReadTarget {
+    /// The pool to read from.
+    pub pool: DbPool,
+    /// Whether that is a replica.
+    pub replica: bool,
+}
+
+impl Replicas {
+    /// Pools for `DATABASE_REPLICA_URLS` (none: `Ok(None)`), checked in the
+    /// background from now on against `primary`.
+    pub fn start(
+        config: &DatabaseConfig,
+        counter: &StatementCounter,
+        primary: DbPool,
+    ) -> Result<Option<Arc<Self>>, BuildError> {
+        if config.database_replica_urls.is_empty() {
+            return Ok(None);
+        }
+        let mut list = Vec::with_capacity(config.database_replica_urls.len());
+        for url in &config.database_replica_urls {
+            let mut replica_config = config.clone();
+            replica_config.database_url = url.clone();
+            // Replicas are reached directly: a pooler in front of the
+            // primary does not stand in front of them.
+            replica_config.database_pooler = PoolerMode::None;
+            list.push(Replica {
+                name: url.to_string(),
+                pool: pool::build(&replica_config, counter)?,
+                healthy: AtomicBool::new(false),
+                replayed: AtomicU64::new(0),
+                reads: AtomicU64::new(0),
+            });
+        }
+        let replicas = Arc::new(Self {
+            list,
+            next: AtomicUsize::new(0),
+            max_lag: Duration::from_millis(config.replica_max_lag_ms),
+        });
+        tokio::spawn(check_forever(Arc::downgrade(&replicas), primary));
+        Ok(Some(replicas))
+    }
+
+    /// A healthy replica that has replayed `needed` (the reader's last
+    /// write; `None`: nothing), in turn; `None` when there is none.
+    pub fn pick(&self, needed: Option<PgLsn>) -> Option<DbPool> {
+        let needed = needed.map_or(0, |lsn| lsn.0);
+        let count = self.list.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..count)
+            .map(|offset| &self.list[(start + offset) % count])
+            .find(|replica| {
+                replica.healthy.load(Ordering::Relaxed)
+                    && replica.replayed.load(Ordering::Relaxed) >= needed
+            })
+            .map(|replica| {
+                replica.reads.fetch_add(1, Ordering::Relaxed);
+                replica.pool.clone()
+            })
+    }
+
+    /// Requests whose reads went to a replica, per replica (in the configured order).
+    pub fn reads(&self) -> Vec<u64> {
+        self.list
+            .iter()
+            .map(|replica| replica.reads.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// How many replicas the last checks found healthy.
+    pub fn healthy(&self) -> usize {
+        self.list
+            .iter()
+            .filter(|replica| replica.healthy.load(Ordering::Relaxed))
+            .count()
+    }
+
+    /// Leaves a replica out until the next check (a read on it failed).
+    pub fn report_failure(&self, pool: &DbPool) {
+        if let Some(replica) = self.list.iter().find(|replica| replica.pool.same(pool))
+            && replica.healthy.swap(false, Ordering::Relaxed)
+        {
+            tracing::warn!(replica = %replica.name, "a read on a replica failed; reading from the primary until it checks well");
+        }
+    }
+}
+
+/// Checks every replica each [`CHECK_INTERVAL`] until the set is dropped.
+async fn check_forever(replicas: std::sync::Weak<Replicas>, primary: DbPool) {
+    let mut ticks = tokio::time::interval(CHECK_INTERVAL);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        let Some(replicas) = replicas.upgrade() else {
+            return;
+        };
+        let primary_at = primary_position(&primary).await;
+        for replica in &replicas.list {
+            let verdict = match tokio::time::timeout(CHECK_INTERVAL, check(replica)).await {
+                Ok(Ok(state)) => state.verdict(primary_at, replicas.max_lag),
+                Ok(Err(err)) => Err(format!("does not answer: {err}")),
+                Err(_) => Err("does not answer in time".to_string()),
+            };
+            let was = replica.healthy.load(Ordering::Relaxed);
+            match verdict {
+                Ok(replayed) => {
+                    replica.replayed.store(replayed.0, Ordering::Relaxed);
+                    replica.healthy.store(true, Ordering::Relaxed);
+                    if !was {
+                        tracing::info!(replica = %replica.name, "replica takes reads");
+                    }
+                }
+                Err(reason) => {
+                    replica.healthy.store(false, Ordering::Relaxed);
+                    if was {
+                        tracing::warn!(replica = %replica.name, %reason, "replica left out; its reads go to the primary");
+                    }
+                }
+            }
+        }
+        crate::metrics::replicas_healthy(replicas.healthy());
+    }
+}
+
+/// What a replica says of itself.
+#[derive(diesel::QueryableByName)]
+struct ReplicaState {
+    #[diesel(sql_type = Bool)]
+    in_recovery: bool,
+    #[diesel(sql_type = Nullable<PgLsnType>)]
+    replayed: Option<PgLsn>,
+    /// Milliseconds since the last transaction it replayed committed on the
+    /// primary (`None`: it replayed none since it started).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    since_last_replayed_ms: Option<i64>,
+}
+
+impl ReplicaState {
+    /// The position it replayed, or why it must not take reads. It is as
+    /// fresh as the primary when it has replayed what the primary had
+    /// written at this check; else its lag is the age of the last
+    /// transaction it replayed.
+    fn verdict(&self, primary_at: Option<PgLsn>, max_lag: Duration) -> Result<PgLsn, String> {
+        if !self.in_recovery {
+            return Err("is not a standby (promoted?)".into());
+        }
+        let replayed = self.replayed.ok_or("has replayed nothing yet")?;
+        let caught_up = primary_at.is_some_and(|at| replayed.0 >= at.0);
+        if caught_up {
+            return Ok(replayed);
+        }
+        let lag_ms = self.since_last_replayed_ms.unwrap_or(i64::MAX);
+        let max_ms = i64::try_from(max_lag.as_millis()).unwrap_or(i64::MAX);
+        if lag_ms > max_ms {
+            return Err(format!("is {lag_ms} ms behind (REPLICA_MAX_LAG_MS={max_ms})"));
+        }
+        Ok(replayed)
+    }
+}
+
+async fn check(replica: &Replica) -> Result<ReplicaState, String> {
+    // Scoped: its `load` would shadow the atomics' above.
+    use diesel_async::RunQueryDsl;
+    let mut conn = replica.pool.get().await.map_err(|err| err.to_string())?;
+    diesel::sql_query(
+        "SELECT pg_is_in_recovery() AS in_recovery,
+                pg_last_wal_replay_lsn() AS replayed,
+                (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::bigint
+                    AS since_last_replayed_ms",
+    )
+    .get_result(&mut *conn)
+    .await
+    .map_err(|err| err.to_string())
+}
+
+/// Where the primary's WAL ends now (`None` when it does not answer: then
+/// only the replay lag judges the replicas).
+async fn primary_position(primary: &DbPool) -> Option<PgLsn> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Position {
+        #[diesel(sql_type = PgLsnType)]
+        at: PgLsn,
+    }
+    let mut conn = primary.get().await.ok()?;
+    diesel::sql_query("SELECT pg_current_wal_insert_lsn() AS at")
+        .get_result::<Position>(&mut *conn)
+        .await
+        .ok()
+        .map(|position| position.at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(replayed: u64, since_ms: Option<i64>) -> ReplicaState {
+        ReplicaState {
+            in_recovery: true,
+            replayed: Some(PgLsn(replayed)),
+            since_last_replayed_ms: since_ms,
+        }
+    }
+
+    #[test]
+    fn a_replica_that_caught_up_is_fresh_however_old_its_last_transaction() {
+        let idle = state(100, Some(3_600_000));
+        assert_eq!(idle.verdict(Some(PgLsn(100)), Duration::from_secs(5)), Ok(PgLsn(100)));
+    }
+
+    #[test]
+    fn a_replica_behind_by_more_than_the_limit_is_left_out() {
+        let behind = state(90, Some(6_000));
+        assert!(behind.verdict(Some(PgLsn(100)), Duration::from_secs(5)).is_err());
+        let close = state(90, Some(3_000));
+        assert_eq!(close.verdict(Some(PgLsn(100)), Duration::from_secs(5)), Ok(PgLsn(90)));
+    }
+
+    #[test]
+    fn a_promoted_replica_takes_no_reads() {
+        let mut promoted = state(100, Some(0));
+        promoted.in_recovery = false;
+        assert!(promoted.verdict(Some(PgLsn(100)), Duration::from_secs(5)).is_err());
+    }
+}
