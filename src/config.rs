@@ -129,16 +129,34 @@ impl DatabaseUrl {
         }
         if let Some(password) = self.config.get_password() {
             use std::os::unix::ffi::OsStringExt;
-            env.push(("PGPASSWORD", std::ffi::OsString::from_vec(password.to_vec())));
+            env.push((
+                "PGPASSWORD",
+                std::ffi::OsString::from_vec(password.to_vec()),
+            ));
         }
         let tls = &self.tls_params;
         let files = [
             ("PGSSLMODE", tls.mode.as_ref().map(std::ffi::OsString::from)),
-            ("PGSSLROOTCERT", tls.root_cert.as_ref().map(|path| path.clone().into_os_string())),
-            ("PGSSLCERT", tls.cert.as_ref().map(|path| path.clone().into_os_string())),
-            ("PGSSLKEY", tls.key.as_ref().map(|path| path.clone().into_os_string())),
+            (
+                "PGSSLROOTCERT",
+                tls.root_cert
+                    .as_ref()
+                    .map(|path| path.clone().into_os_string()),
+            ),
+            (
+                "PGSSLCERT",
+                tls.cert.as_ref().map(|path| path.clone().into_os_string()),
+            ),
+            (
+                "PGSSLKEY",
+                tls.key.as_ref().map(|path| path.clone().into_os_string()),
+            ),
         ];
-        env.extend(files.into_iter().filter_map(|(key, value)| Some((key, value?))));
+        env.extend(
+            files
+                .into_iter()
+                .filter_map(|(key, value)| Some((key, value?))),
+        );
         env
     }
 

@@ -29,6 +29,8 @@ pub async fn stamp(services: &Services, users: &[Uuid]) {
         Ok::<_, crate::error::AppError>(())
     };
     if stamped.await.is_err() {
-        tracing::warn!("cannot record a write's WAL position; the writer's next reads may be stale");
+        tracing::warn!(
+            "cannot record a write's WAL position; the writer's next reads may be stale"
+        );
     }
 }

@@ -182,9 +182,8 @@ pub fn build(config: &DatabaseConfig, counter: &StatementCounter) -> Result<DbPo
         .create_timeout(timeout)
         .recycle_timeout(Some(Duration::from_secs(1)))
         .build()?;
-    let begin = pooled.then(|| {
-        transaction_pooler::begin_statement(config.database_statement_timeout_ms).into()
-    });
+    let begin = pooled
+        .then(|| transaction_pooler::begin_statement(config.database_statement_timeout_ms).into());
     Ok(DbPool {
         inner,
         begin,

@@ -8,15 +8,16 @@
 //! to the primary. A replica that stops answering or falls more than
 //! `REPLICA_MAX_LAG_MS` behind is left out until a check finds it well again.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use diesel::pg::data_types::PgLsn;
 
 /// A position in the primary's write-ahead log.
 pub type Lsn = PgLsn;
-use diesel::sql_types::{BigInt, Bool, Nullable, PgLsn as PgLsnType};
+use diesel::sql_types::{Bool, Nullable, PgLsn as PgLsnType};
 use diesel_async::pooled_connection::deadpool::BuildError;
 
 use crate::config::{DatabaseConfig, PoolerMode};
@@ -136,15 +137,19 @@ impl Replicas {
 async fn check_forever(replicas: std::sync::Weak<Replicas>, primary: DbPool) {
     let mut ticks = tokio::time::interval(CHECK_INTERVAL);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut history = PrimaryHistory::default();
     loop {
         ticks.tick().await;
         let Some(replicas) = replicas.upgrade() else {
             return;
         };
-        let primary_at = primary_position(&primary).await;
+        let now = Instant::now();
+        if let Some(at) = primary_position(&primary).await {
+            history.record(now, at, replicas.max_lag + 2 * CHECK_INTERVAL);
+        }
         for replica in &replicas.list {
             let verdict = match tokio::time::timeout(CHECK_INTERVAL, check(replica)).await {
-                Ok(Ok(state)) => state.verdict(primary_at, replicas.max_lag),
+                Ok(Ok(state)) => state.verdict(&history, now, replicas.max_lag),
                 Ok(Err(err)) => Err(format!("does not answer: {err}")),
                 Err(_) => Err("does not answer in time".to_string()),
             };
@@ -169,6 +174,42 @@ async fn check_forever(replicas: std::sync::Weak<Replicas>, primary: DbPool) {
     }
 }
 
+/// Where the primary's WAL ended at each recent check, oldest first: a
+/// replica's lag is how long ago the primary first wrote past what the
+/// replica has replayed. (The age of the last replayed transaction would
+/// count the primary's idle time as lag.)
+#[derive(Debug, Default)]
+struct PrimaryHistory(VecDeque<(Instant, u64)>);
+
+impl PrimaryHistory {
+    /// Records a check, forgetting checks older than `keep`.
+    fn record(&mut self, at: Instant, position: Lsn, keep: Duration) {
+        self.0.push_back((at, position.0));
+        while self
+            .0
+            .front()
+            .is_some_and(|(then, _)| at.duration_since(*then) > keep)
+        {
+            self.0.pop_front();
+        }
+    }
+
+    /// How far behind a replica that replayed `replayed` is at `now`:
+    /// `None` when nothing recorded says (the primary did not answer).
+    fn lag(&self, replayed: Lsn, now: Instant) -> Option<Duration> {
+        let latest = self.0.back()?;
+        if replayed.0 >= latest.1 {
+            return Some(Duration::ZERO);
+        }
+        let first_missing = self
+            .0
+            .iter()
+            .find(|(_, position)| *position > replayed.0)
+            .map_or(latest.0, |(then, _)| *then);
+        Some(now.duration_since(first_missing))
+    }
+}
+
 /// What a replica says of itself.
 #[derive(diesel::QueryableByName)]
 struct ReplicaState {
@@ -176,32 +217,28 @@ struct ReplicaState {
     in_recovery: bool,
     #[diesel(sql_type = Nullable<PgLsnType>)]
     replayed: Option<PgLsn>,
-    /// Milliseconds since the last transaction it replayed committed on the
-    /// primary (`None`: it replayed none since it started).
-    #[diesel(sql_type = Nullable<BigInt>)]
-    since_last_replayed_ms: Option<i64>,
 }
 
 impl ReplicaState {
-    /// The position it replayed, or why it must not take reads. It is as
-    /// fresh as the primary when it has replayed what the primary had
-    /// written at this check; else its lag is the age of the last
-    /// transaction it replayed.
-    fn verdict(&self, primary_at: Option<PgLsn>, max_lag: Duration) -> Result<PgLsn, String> {
+    /// The position it replayed, or why it must not take reads.
+    fn verdict(
+        &self,
+        history: &PrimaryHistory,
+        now: Instant,
+        max_lag: Duration,
+    ) -> Result<PgLsn, String> {
         if !self.in_recovery {
             return Err("is not a standby (promoted?)".into());
         }
         let replayed = self.replayed.ok_or("has replayed nothing yet")?;
-        let caught_up = primary_at.is_some_and(|at| replayed.0 >= at.0);
-        if caught_up {
-            return Ok(replayed);
+        match history.lag(replayed, now) {
+            Some(lag) if lag > max_lag => Err(format!(
+                "is {} ms behind (REPLICA_MAX_LAG_MS={})",
+                lag.as_millis(),
+                max_lag.as_millis()
+            )),
+            _ => Ok(replayed),
         }
-        let lag_ms = self.since_last_replayed_ms.unwrap_or(i64::MAX);
-        let max_ms = i64::try_from(max_lag.as_millis()).unwrap_or(i64::MAX);
-        if lag_ms > max_ms {
-            return Err(format!("is {lag_ms} ms behind (REPLICA_MAX_LAG_MS={max_ms})"));
-        }
-        Ok(replayed)
     }
 }
 
@@ -210,18 +247,14 @@ async fn check(replica: &Replica) -> Result<ReplicaState, String> {
     use diesel_async::RunQueryDsl;
     let mut conn = replica.pool.get().await.map_err(|err| err.to_string())?;
     diesel::sql_query(
-        "SELECT pg_is_in_recovery() AS in_recovery,
-                pg_last_wal_replay_lsn() AS replayed,
-                (extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()) * 1000)::bigint
-                    AS since_last_replayed_ms",
+        "SELECT pg_is_in_recovery() AS in_recovery, pg_last_wal_replay_lsn() AS replayed",
     )
     .get_result(&mut *conn)
     .await
     .map_err(|err| err.to_string())
 }
 
-/// Where the primary's WAL ends now (`None` when it does not answer: then
-/// only the replay lag judges the replicas).
+/// Where the primary's WAL ends now (`None` when it does not answer).
 async fn primary_position(primary: &DbPool) -> Option<PgLsn> {
     use diesel_async::RunQueryDsl;
     #[derive(diesel::QueryableByName)]
@@ -241,32 +274,54 @@ async fn primary_position(primary: &DbPool) -> Option<PgLsn> {
 mod tests {
     use super::*;
 
-    fn state(replayed: u64, since_ms: Option<i64>) -> ReplicaState {
+    fn state(replayed: u64) -> ReplicaState {
         ReplicaState {
             in_recovery: true,
             replayed: Some(PgLsn(replayed)),
-            since_last_replayed_ms: since_ms,
         }
     }
 
+    fn history(start: Instant, positions: &[u64]) -> PrimaryHistory {
+        let mut history = PrimaryHistory::default();
+        for (second, position) in positions.iter().enumerate() {
+            let at = start + Duration::from_secs(second as u64);
+            history.record(at, PgLsn(*position), Duration::from_secs(60));
+        }
+        history
+    }
+
+    const MAX: Duration = Duration::from_secs(5);
+
     #[test]
-    fn a_replica_that_caught_up_is_fresh_however_old_its_last_transaction() {
-        let idle = state(100, Some(3_600_000));
-        assert_eq!(idle.verdict(Some(PgLsn(100)), Duration::from_secs(5)), Ok(PgLsn(100)));
+    fn a_replica_that_caught_up_is_fresh_however_long_the_primary_was_idle() {
+        let start = Instant::now();
+        let idle = history(start, &[100; 30]);
+        let now = start + Duration::from_secs(29);
+        assert_eq!(state(100).verdict(&idle, now, MAX), Ok(PgLsn(100)));
     }
 
     #[test]
-    fn a_replica_behind_by_more_than_the_limit_is_left_out() {
-        let behind = state(90, Some(6_000));
-        assert!(behind.verdict(Some(PgLsn(100)), Duration::from_secs(5)).is_err());
-        let close = state(90, Some(3_000));
-        assert_eq!(close.verdict(Some(PgLsn(100)), Duration::from_secs(5)), Ok(PgLsn(90)));
+    fn lag_counts_from_the_first_write_the_replica_lacks() {
+        let start = Instant::now();
+        // Idle for 20 s, then a write at second 20 that the replica lacks.
+        let mut positions = vec![100; 20];
+        positions.extend([200, 200, 200]);
+        let history = history(start, &positions);
+        let at = |second| start + Duration::from_secs(second);
+        assert_eq!(state(100).verdict(&history, at(22), MAX), Ok(PgLsn(100)));
+        assert!(state(100).verdict(&history, at(26), MAX).is_err());
+        assert_eq!(state(200).verdict(&history, at(26), MAX), Ok(PgLsn(200)));
     }
 
     #[test]
     fn a_promoted_replica_takes_no_reads() {
-        let mut promoted = state(100, Some(0));
+        let mut promoted = state(100);
         promoted.in_recovery = false;
-        assert!(promoted.verdict(Some(PgLsn(100)), Duration::from_secs(5)).is_err());
+        let start = Instant::now();
+        assert!(
+            promoted
+                .verdict(&history(start, &[100]), start, MAX)
+                .is_err()
+        );
     }
 }

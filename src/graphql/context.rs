@@ -45,13 +45,15 @@ pub fn session_started(ctx: &Context<'_>, user_id: Uuid) {
 /// `resetPassword`), else the request's viewer. The domain decides what
 /// that reader may see.
 pub fn reader(ctx: &Context<'_>, user_id: Uuid) -> Option<Uuid> {
-    let started_here = ctx.data_opt::<Arc<SessionsStarted>>().is_some_and(|started| {
-        started
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .contains(&user_id)
-    });
+    let started_here = ctx
+        .data_opt::<Arc<SessionsStarted>>()
+        .is_some_and(|started| {
+            started
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains(&user_id)
+        });
     if started_here {
         Some(user_id)
     } else {

@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use futures_util::FutureExt;
 
 use crate::accounts::read_your_writes;
+use crate::db::DbPool;
 use crate::db::replicas::ReadTarget;
 use crate::db::statement_budget::StatementBudget;
 use crate::documents::DocumentError;
@@ -104,37 +105,85 @@ pub async fn post(
 type Resolved = Result<Request, DocumentError>;
 
 /// Executes `batch` for an authenticated request, within its statement cap;
-/// refused operations answer their error.
+/// refused operations answer their error. A batch of queries reads from a
+/// replica when there is a fit one; if the replica fails it (it went away),
+/// the batch runs again on the primary: a replica going down is never a
+/// client's error.
 async fn run(state: &AppState, batch: Batch<Resolved>, auth: &RequestAuth) -> BatchResponse {
     let services = &state.services;
+    let Some(target) = read_target(services, &batch, auth) else {
+        let users = Writers::default();
+        let response = run_on(state, batch, auth, None, Some(&users)).await;
+        read_your_writes::stamp(services, &users.take()).await;
+        return response;
+    };
+    if !target.replica {
+        return run_on(state, batch, auth, None, None).await;
+    }
+    let spare = batch.iter().map(duplicate).collect::<Vec<_>>();
+    let response = run_on(state, batch, auth, Some(&target.pool), None).await;
+    if !wanted_a_database(&response) {
+        return response;
+    }
+    if let Some(replicas) = &services.replicas {
+        replicas.report_failure(&target.pool);
+    }
+    let spare = match <[Resolved; 1]>::try_from(spare) {
+        Ok([single]) => Batch::Single(single),
+        Err(many) => Batch::Batch(many),
+    };
+    run_on(state, spare, auth, None, None).await
+}
+
+/// The users a batch that may write acted for, to stamp (see `read_your_writes`).
+#[derive(Default)]
+struct Writers(std::sync::Mutex<Vec<uuid::Uuid>>);
+
+impl Writers {
+    fn add(&self, users: impl IntoIterator<Item = uuid::Uuid>) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .extend(users);
+    }
+
+    fn take(self) -> Vec<uuid::Uuid> {
+        self.0.into_inner().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Runs `batch` with its reads on `replica` (else the primary), recording
+/// into `writers` whom a batch that may write acted for.
+async fn run_on(
+    state: &AppState,
+    batch: Batch<Resolved>,
+    auth: &RequestAuth,
+    replica: Option<&DbPool>,
+    writers: Option<&Writers>,
+) -> BatchResponse {
     let budget = StatementBudget::new(MAX_STATEMENTS);
-    let reads = read_target(services, &batch, auth);
     let loaders = Arc::new(Loaders::new(
-        reads.as_ref().map_or(&services.pool, |target| &target.pool),
+        replica.unwrap_or(&state.services.pool),
         auth.viewer.user_id(),
         &budget,
     ));
-    let wrote = std::sync::Mutex::new(Vec::new());
     let one = |resolved: Resolved| {
         let loaders = loaders.clone();
-        let reads = reads.clone();
-        let wrote = &wrote;
         async move {
             match resolved {
                 Ok(mut request) => {
                     request.data.insert(auth.viewer);
                     request.data.insert(auth.origin.clone());
                     request.data.insert(loaders);
-                    if let Some(target) = reads.filter(|target| target.replica) {
-                        request.data.insert(ReadPool(target.pool));
+                    if let Some(pool) = replica {
+                        request.data.insert(ReadPool(pool.clone()));
                     }
                     let started = Arc::new(SessionsStarted::default());
                     request.data.insert(started.clone());
                     let response = execute_one(&state.schema, request).await;
-                    if services.replicas.is_some() {
-                        let mut wrote = wrote.lock().unwrap_or_else(PoisonError::into_inner);
-                        wrote.extend(auth.viewer.user_id());
-                        wrote.extend(started.users());
+                    if let Some(writers) = writers {
+                        writers.add(auth.viewer.user_id());
+                        writers.add(started.users());
                     }
                     response
                 }
@@ -142,7 +191,7 @@ async fn run(state: &AppState, batch: Batch<Resolved>, auth: &RequestAuth) -> Ba
             }
         }
     };
-    let response = budget
+    budget
         .scope(async {
             match batch {
                 Batch::Single(resolved) => BatchResponse::Single(one(resolved).await),
@@ -155,13 +204,7 @@ async fn run(state: &AppState, batch: Batch<Resolved>, auth: &RequestAuth) -> Ba
                 }
             }
         })
-        .await;
-    // Only a batch that may have written (not all queries) stamps its users.
-    if reads.is_none() {
-        let users = wrote.into_inner().unwrap_or_else(PoisonError::into_inner);
-        read_your_writes::stamp(services, &users).await;
-    }
-    response
+        .await
 }
 
 /// Where a batch of queries only reads (`None`: the batch may write, so
@@ -182,6 +225,33 @@ fn read_target(
     let target = services.read_target(auth.read_after);
     metrics::graphql_reads(target.replica);
     Some(target)
+}
+
+/// A copy of an operation as the client sent it, before any data was added.
+fn duplicate(resolved: &Resolved) -> Resolved {
+    let request = resolved.as_ref().map_err(Clone::clone)?;
+    let mut copy = Request::new(request.query.clone()).variables(request.variables.clone());
+    copy.operation_name = request.operation_name.clone();
+    copy.extensions = request.extensions.clone();
+    copy.introspection_mode = request.introspection_mode;
+    Ok(copy)
+}
+
+/// Whether some operation failed because its database could not be reached.
+fn wanted_a_database(response: &BatchResponse) -> bool {
+    let responses = match response {
+        BatchResponse::Single(response) => std::slice::from_ref(response),
+        BatchResponse::Batch(responses) => responses.as_slice(),
+    };
+    responses
+        .iter()
+        .flat_map(|response| &response.errors)
+        .any(|err| {
+            err.extensions
+                .as_ref()
+                .and_then(|extensions| extensions.get("code"))
+                .is_some_and(|code| *code == async_graphql::Value::from(codes::SERVICE_UNAVAILABLE))
+        })
 }
 
 /// GET /graphql: GraphiQL for browsers; for other clients, a query in the URL.

@@ -222,22 +222,22 @@ pub async fn set_liked(
 ) -> AppResult<Post> {
     let mut checkout = services.pool.get().await?;
     let set = async {
-    let conn: &mut AsyncPgConnection = &mut checkout;
-    limits::count(conn, &services.config.write_limits, user_id, Write::Like).await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        let post = readable(post::find(conn, post_id).await?, Some(user_id))?;
-        if post.status == PostStatus::Draft && liked {
-            return Err(AppError::bad_input("postId", "drafts cannot be liked"));
-        }
-        if liked {
-            like::like(conn, user_id, post_id).await?;
-        } else {
-            like::unlike(conn, user_id, post_id).await?;
-        }
-        announce::like_set(conn, user_id, &post, liked).await?;
-        readable(post::find(conn, post_id).await?, Some(user_id))
-    })
-    .await
+        let conn: &mut AsyncPgConnection = &mut checkout;
+        limits::count(conn, &services.config.write_limits, user_id, Write::Like).await?;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            let post = readable(post::find(conn, post_id).await?, Some(user_id))?;
+            if post.status == PostStatus::Draft && liked {
+                return Err(AppError::bad_input("postId", "drafts cannot be liked"));
+            }
+            if liked {
+                like::like(conn, user_id, post_id).await?;
+            } else {
+                like::unlike(conn, user_id, post_id).await?;
+            }
+            announce::like_set(conn, user_id, &post, liked).await?;
+            readable(post::find(conn, post_id).await?, Some(user_id))
+        })
+        .await
     }
     .await;
     checkout.finish(set).await

@@ -20,6 +20,7 @@ mod logs;
 mod migrations;
 mod oauth;
 mod observability;
+mod replicas;
 mod schema;
 mod server_limits;
 mod social;
