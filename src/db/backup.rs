@@ -47,8 +47,7 @@ pub enum BackupError {
 /// Writes the whole database to `to` in pg_dump's custom format (compressed;
 /// `pg_restore --list` shows what is inside).
 pub async fn backup(config: &DatabaseConfig, to: &Path) -> Result<(), BackupError> {
-    let programs = system::find_programs(config.postgres_bin_dir.as_deref())?;
-    let mut command = Command::new(programs.join("pg_dump"));
+    let mut command = Command::new(program(config, "pg_dump")?);
     command
         .arg("--format=custom")
         .arg("--no-owner")
@@ -71,8 +70,7 @@ pub async fn restore(config: &DatabaseConfig, from: &Path) -> Result<(), BackupE
     if has_tables(url, config).await? {
         return Err(BackupError::NotEmpty(url.database_name().to_string()));
     }
-    let programs = system::find_programs(config.postgres_bin_dir.as_deref())?;
-    let mut command = Command::new(programs.join("pg_restore"));
+    let mut command = Command::new(program(config, "pg_restore")?);
     command
         .arg("--no-owner")
         .arg("--no-privileges")
@@ -82,6 +80,21 @@ pub async fn restore(config: &DatabaseConfig, from: &Path) -> Result<(), BackupE
         .arg(url.database_name())
         .arg(from);
     run(command, url).await
+}
+
+/// `name` beside the PostgreSQL the embedded database would use (following
+/// a symlinked `initdb` to its real directory), else on PATH.
+fn program(config: &DatabaseConfig, name: &str) -> Result<PathBuf, BackupError> {
+    let dir = system::find_programs(config.postgres_bin_dir.as_deref())?;
+    let real_dir = std::fs::canonicalize(dir.join("initdb"))
+        .ok()
+        .and_then(|initdb| initdb.parent().map(Path::to_path_buf));
+    Ok([Some(dir), real_dir]
+        .into_iter()
+        .flatten()
+        .map(|dir| dir.join(name))
+        .find(|path| path.is_file())
+        .unwrap_or_else(|| PathBuf::from(name)))
 }
 
 async fn has_tables(url: &DatabaseUrl, config: &DatabaseConfig) -> Result<bool, BackupError> {

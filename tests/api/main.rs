@@ -6,6 +6,7 @@ mod account_takeover;
 mod accounts;
 mod auth_payloads;
 mod background;
+mod backup;
 mod brute_force;
 mod conformance;
 mod database_tls;
