@@ -54,7 +54,11 @@ pub async fn reset(
     new_password: &str,
 ) -> AppResult<SignedIn> {
     password::validate(new_password, "newPassword")?;
-    let digest = tokens::sha256(token.trim());
+    let token = token.trim();
+    if !tokens::is_acceptable(token) {
+        return Err(AppError::bad_input("token", "is invalid, used or expired"));
+    }
+    let digest = tokens::sha256(token);
     // Argon2 only for a live token: bogus tokens must not tie up the hasher.
     {
         let mut conn = services.pool.get().await?;
