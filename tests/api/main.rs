@@ -4,6 +4,7 @@ mod harness;
 
 mod account_takeover;
 mod accounts;
+mod api_rules_constraints;
 mod auth_payloads;
 mod background;
 mod brute_force;
