@@ -16,6 +16,7 @@ mod graphiql;
 mod hostile_input;
 mod http_basics;
 mod import;
+mod import_rules;
 mod live;
 mod logs;
 mod migrations;
