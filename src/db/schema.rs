@@ -283,3 +283,11 @@ diesel::table! {
         imported_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    server_keys (name) {
+        name -> Text,
+        secret -> Bytea,
+        created_at -> Timestamptz,
+    }
+}
