@@ -2,7 +2,7 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::accounts::SignedIn;
+use crate::accounts::{SignedIn, attempts};
 use crate::auth::rate_limit::RESET_PER_EMAIL;
 use crate::auth::{email_address, password, session, tokens};
 use crate::db::models::audit_event::{self, AuditKind, Origin};
@@ -46,7 +46,8 @@ pub async fn request(services: &Services, origin: &Origin, email: &str) -> AppRe
 
 /// Sets a new password from a reset token, ends every session of the user,
 /// and starts a new one. Reaching the email also proves the address, and
-/// unlinks the identities linked before it was proven.
+/// unlinks the identities linked before it was proven; the failed sign-ins
+/// that strangers piled on the email are forgotten.
 pub async fn reset(
     services: &Services,
     origin: &Origin,
@@ -83,6 +84,7 @@ pub async fn reset(
             .await?
             .ok_or_else(invalid)?;
         sessions::delete_all_for_user(conn, user_id, None).await?;
+        attempts::forget_failures(conn, &user.email, origin).await?;
         audit_event::record(conn, AuditKind::PasswordReset, Some(user_id), origin).await?;
         let started = session::start(conn, user_id).await?;
         Ok(SignedIn { started, user })

@@ -298,3 +298,11 @@ diesel::table! {
         quarantined_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    server_keys (name) {
+        name -> Text,
+        secret -> Bytea,
+        created_at -> Timestamptz,
+    }
+}

@@ -9,6 +9,7 @@ use crate::accounts::{Actor, Viewer};
 use crate::auth::{client, session};
 use crate::db::models::audit_event::Origin;
 use crate::error::AppResult;
+use crate::graphql::context::DeviceCookie;
 use crate::services::Services;
 
 /// What a request proved about its sender.
@@ -19,6 +20,8 @@ pub struct RequestAuth {
     /// The request carries the session cookie (so it may come from a browser
     /// page of any site, and needs CSRF protection).
     pub has_cookie: bool,
+    /// The device cookie it carries, unchecked (sign-in checks it against the email).
+    pub device: DeviceCookie,
 }
 
 /// Resolves the request's session. A missing, expired or revoked token is
@@ -44,6 +47,7 @@ pub async fn authenticate(
         viewer,
         origin: client::origin(headers, peer, services.config.trust_proxy),
         has_cookie: cookie.is_some(),
+        device: DeviceCookie(services.cookies.read_device(headers).map(str::to_owned)),
     })
 }
 

@@ -115,6 +115,7 @@ async fn run(state: &AppState, batch: Batch<Resolved>, auth: &RequestAuth) -> Ba
                 Ok(mut request) => {
                     request.data.insert(auth.viewer);
                     request.data.insert(auth.origin.clone());
+                    request.data.insert(auth.device.clone());
                     request.data.insert(loaders);
                     request
                         .data

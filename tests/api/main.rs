@@ -18,6 +18,7 @@ mod http_basics;
 mod import;
 mod import_rules;
 mod live;
+mod lockout;
 mod logs;
 mod migrations;
 mod oauth;
