@@ -17,7 +17,7 @@ const config: CodegenConfig = {
         scalars: { DateTime: 'string', JSON: 'unknown' },
       },
       presetConfig: {
-        persistedDocuments: { hashAlgorithm: 'sha256', mode: 'replaceDocumentWithHash' },
+        persistedDocuments: { hashAlgorithm: 'sha256' },
         fragmentMasking: false,
       },
       documentTransforms: [addTypenameSelectionDocumentTransform],

@@ -31,7 +31,7 @@ export function waitFor(seconds: number): string {
 }
 
 const labelOf = (field: string, wording: Wording) =>
-  wording.labels?.[field] ??
+  wording.labels?.[field.replace(/^input\./, '')] ??
   field
     .replace(/^input\./, '')
     .replace(/([a-z])([A-Z])/g, '$1 $2')

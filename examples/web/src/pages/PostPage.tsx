@@ -23,7 +23,7 @@ function ReplyForm({ postId }: { postId: string }) {
     setContent('')
   }
   return (
-    <form className="reply-form" onSubmit={submit} noValidate aria-label="Reply to this post">
+    <form className="reply-form" onSubmit={submit} noValidate>
       <Field label="Reply" value={content} onChange={setContent} multiline rows={3} error={problem.fields.content} />
       <Alert message={problem.message} />
       <button type="submit" disabled={fetching}>
