@@ -227,7 +227,8 @@ async fn a_manifest_keyed_as_the_client_preset_writes_it_runs() {
         assert_eq!(status, StatusCode::OK, "{body}: {answer}");
         assert_eq!(typename(&answer), "Query", "{body}: {answer}");
     }
-    let page = json!({ "documentId": format!("sha256:{}", sha256(PAGE)), "variables": { "first": 5 } });
+    let page =
+        json!({ "documentId": format!("sha256:{}", sha256(PAGE)), "variables": { "first": 5 } });
     let (status, answer) = post(&server, GRAPHQL_RESPONSE, &page).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_eq!(answer["data"]["feed"]["edges"], json!([]), "{answer}");

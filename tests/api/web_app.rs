@@ -34,7 +34,10 @@ impl Preview {
     fn start(web: &Path, dist: &Path) -> Self {
         let mut child = Command::new(web.join("node_modules/.bin/vite"))
             .current_dir(web)
-            .args(["preview", "--port", "0", "--strictPort", "--outDir"])
+            // Its own build directory: a developer's preview of the same
+            // project may run beside it (Vite refuses a second one otherwise).
+            .args(["preview", "--port", "0", "--strictPort", "--bypass-lock"])
+            .arg("--outDir")
             .arg(dist)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
@@ -57,9 +60,9 @@ impl Preview {
                 }
             }
         });
-        let origin = rx
-            .recv_timeout(PREVIEW_START)
-            .unwrap_or_else(|_| panic!("vite preview did not listen within {PREVIEW_START:?}"));
+        let origin = rx.recv_timeout(PREVIEW_START).unwrap_or_else(|_| {
+            panic!("vite preview did not say where it listens within {PREVIEW_START:?} (its errors are above)")
+        });
         Self { child, origin }
     }
 }
@@ -110,7 +113,11 @@ async fn every_flow_of_the_web_app_passes_in_chromium() {
 
     // Trusted documents only: the manifest the app's own build just wrote.
     let manifest = web.join("src/gql/persisted-documents.json");
-    let (app, smtp, issuer) = (preview.origin.clone(), mail.smtp_url(), provider.issuer.clone());
+    let (app, smtp, issuer) = (
+        preview.origin.clone(),
+        mail.smtp_url(),
+        provider.issuer.clone(),
+    );
     let server = TestServer::start_on(listener, TestDb::new().await, move |config| {
         config.app_url = Some(app.parse().expect("the preview's URL"));
         config.cors_origins = vec![app];
