@@ -1,4 +1,4 @@
-import { createContext, useCallback, useContext, useRef, useState } from 'react'
+import { createContext, useCallback, useContext, useEffect, useRef, useState } from 'react'
 import type { ReactNode } from 'react'
 import { Provider, useQuery } from 'urql'
 import { makeClient } from './api/client'
@@ -13,8 +13,12 @@ const Renew = createContext<() => void>(() => {})
  */
 export function ApiProvider({ children }: { children: ReactNode }) {
   const [api, setApi] = useState(makeClient)
+  // The client in use, for `renew` to close; not disposed on unmount, since
+  // StrictMode unmounts once in development and a disposed socket stays closed.
   const current = useRef(api)
-  current.current = api
+  useEffect(() => {
+    current.current = api
+  }, [api])
   const renew = useCallback(() => {
     current.current.dispose()
     setApi(makeClient())

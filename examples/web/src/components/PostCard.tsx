@@ -5,10 +5,7 @@ import { describe } from '../api/errors'
 import { LikePostMutation, UnlikePostMutation } from '../api/operations'
 import type { PostFieldsFragment } from '../gql/graphql'
 import { Alert } from './Field'
-
-/** "5 Dec 2026, 14:03" in the reader's own language and time zone. */
-export const when = (iso: string) =>
-  new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+import { when } from '../format'
 
 const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`
 

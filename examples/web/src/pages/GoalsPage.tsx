@@ -15,7 +15,7 @@ const inDays = (days: number) => new Date(Date.now() + days * 86_400_000).toISOS
 function GoalForm() {
   const [title, setTitle] = useState('')
   const [period, setPeriod] = useState<GoalPeriod>('WEEKLY')
-  const [deadline, setDeadline] = useState(inDays(7))
+  const [deadline, setDeadline] = useState(() => inDays(7))
   const [problem, setProblem] = useState(noProblem)
   const [{ fetching }, create] = useMutation(CreateGoalMutation)
   async function submit(event: FormEvent) {

@@ -4,7 +4,7 @@ import { useMutation, useQuery } from 'urql'
 import { describe } from '../api/errors'
 import { MarkNotificationsReadMutation, NotificationsQuery } from '../api/operations'
 import { Alert } from '../components/Field'
-import { when } from '../components/PostCard'
+import { when } from '../format'
 
 /** The viewer's notifications, newest first; opening the list marks them read. */
 export function NotificationsPage() {
@@ -12,15 +12,16 @@ export function NotificationsPage() {
   const [, markRead] = useMutation(MarkNotificationsReadMutation)
   const marked = useRef<string | null>(null)
   const edges = data?.notifications.edges ?? []
-  const newest = edges[0]?.node
+  const newestId = edges[0]?.node.id
+  const anyUnread = edges.some(({ node }) => !node.read)
 
   // Up to the newest one shown, so that one arriving meanwhile stays unread.
   useEffect(() => {
-    if (newest && edges.some(({ node }) => !node.read) && marked.current !== newest.id) {
-      marked.current = newest.id
-      void markRead({ upTo: newest.id })
+    if (newestId && anyUnread && marked.current !== newestId) {
+      marked.current = newestId
+      void markRead({ upTo: newestId })
     }
-  }, [newest, edges, markRead])
+  }, [newestId, anyUnread, markRead])
 
   if (error) return <Alert message={describe(error).message} />
   return (

@@ -6,7 +6,8 @@ import { describe } from '../api/errors'
 import type { Problem } from '../api/errors'
 import { CreateReplyMutation, PostQuery, ReplyAddedSubscription } from '../api/operations'
 import { Alert, Field } from '../components/Field'
-import { LikeButton, when } from '../components/PostCard'
+import { LikeButton } from '../components/PostCard'
+import { when } from '../format'
 import { useViewer } from '../session'
 
 const noProblem: Problem = { message: '', fields: {} }

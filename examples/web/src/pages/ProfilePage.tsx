@@ -1,11 +1,11 @@
-import { useEffect, useState } from 'react'
+import { useState } from 'react'
 import type { FormEvent } from 'react'
 import { useNavigate } from 'react-router'
 import { useClient, useMutation, useQuery } from 'urql'
 import { describe } from '../api/errors'
 import type { Problem } from '../api/errors'
 import { DeleteAccountMutation, ExportMyDataQuery, ProfileQuery, UpdateProfileMutation } from '../api/operations'
-import type { ExperienceLevel } from '../gql/graphql'
+import type { ExperienceLevel, ProfileQuery as ProfileQueryResult } from '../gql/graphql'
 import { Alert, Field, Notice } from '../components/Field'
 import { useSessionChanged } from '../session'
 
@@ -24,27 +24,29 @@ const labels = {
 }
 const list = (text: string) => text.split(',').map((s) => s.trim()).filter(Boolean)
 
+type Me = NonNullable<ProfileQueryResult['me']>
+
+const formOf = (me: Me) => ({
+  name: me.name ?? '',
+  currentRole: me.currentRole ?? '',
+  experienceLevel: me.experienceLevel as string,
+  industry: me.industry ?? '',
+  years: me.yearsOfExperience?.toString() ?? '',
+  bio: me.bio ?? '',
+  skills: me.currentSkills.join(', '),
+  target: me.targetSkills.join(', '),
+})
+
 function ProfileForm() {
   const [{ data }] = useQuery({ query: ProfileQuery })
-  const me = data?.me
-  const [form, setForm] = useState({ name: '', currentRole: '', experienceLevel: 'MID_LEVEL', industry: '', years: '', bio: '', skills: '', target: '' })
+  return data?.me ? <ProfileEditor me={data.me} /> : <p className="loading">Loading…</p>
+}
+
+function ProfileEditor({ me }: { me: Me }) {
+  const [form, setForm] = useState(() => formOf(me))
   const [problem, setProblem] = useState(noProblem)
   const [saved, setSaved] = useState('')
   const [{ fetching }, update] = useMutation(UpdateProfileMutation)
-
-  useEffect(() => {
-    if (!me) return
-    setForm({
-      name: me.name ?? '',
-      currentRole: me.currentRole ?? '',
-      experienceLevel: me.experienceLevel,
-      industry: me.industry ?? '',
-      years: me.yearsOfExperience?.toString() ?? '',
-      bio: me.bio ?? '',
-      skills: me.currentSkills.join(', '),
-      target: me.targetSkills.join(', '),
-    })
-  }, [me])
 
   const set = (key: keyof typeof form) => (value: string) => setForm((old) => ({ ...old, [key]: value }))
 
@@ -74,7 +76,6 @@ function ProfileForm() {
     setSaved('Profile saved.')
   }
 
-  if (!me) return <p className="loading">Loading…</p>
   return (
     <form className="card" onSubmit={submit} noValidate aria-labelledby="profile-heading">
       <h1 id="profile-heading">Your profile</h1>

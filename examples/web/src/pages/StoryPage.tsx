@@ -3,23 +3,14 @@ import { useMutation, useQuery } from 'urql'
 import { describe } from '../api/errors'
 import { GenerateStoryMutation, StoriesQuery } from '../api/operations'
 import { Alert } from '../components/Field'
-
-/** The ISO week of `date` as the server names periods: `2026-W49`. */
-export function isoWeek(date: Date): string {
-  const day = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()))
-  const weekday = day.getUTCDay() || 7
-  day.setUTCDate(day.getUTCDate() + 4 - weekday) // the Thursday of this week names its year
-  const yearStart = new Date(Date.UTC(day.getUTCFullYear(), 0, 1))
-  const week = Math.ceil(((day.getTime() - yearStart.getTime()) / 86_400_000 + 1) / 7)
-  return `${day.getUTCFullYear()}-W${String(week).padStart(2, '0')}`
-}
+import { isoWeek } from '../format'
 
 /** The story of the week, written from the diary by the server's generator. */
 export function StoryPage() {
   const [{ data, error }] = useQuery({ query: StoriesQuery })
   const [{ fetching }, generate] = useMutation(GenerateStoryMutation)
   const [problem, setProblem] = useState('')
-  const week = isoWeek(new Date())
+  const [week] = useState(() => isoWeek(new Date()))
   async function write() {
     const result = await generate({ period: week })
     setProblem(result.error ? describe(result.error).message : '')
