@@ -30,4 +30,5 @@ mod startup;
 mod stories;
 mod trusted_documents;
 mod users;
+mod web_app;
 mod write_limits;
