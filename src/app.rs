@@ -8,6 +8,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::auth::cookie::CookieSettings;
+use crate::auth::device::DeviceSigner;
 use crate::auth::secretbox::SecretBox;
 use crate::background;
 use crate::email::Mailer;
@@ -48,6 +49,8 @@ pub enum StartError {
     Smtp(#[from] lettre::transport::smtp::Error),
     #[error("seeding failed: {0}")]
     Seed(String),
+    #[error(transparent)]
+    DeviceKey(#[from] crate::auth::device::KeyError),
     #[error("trusted documents: {0}")]
     Documents(#[from] crate::documents::ManifestError),
     #[error(
@@ -87,9 +90,11 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
     let providers = oauth::provider::from_config(&config.oauth)?;
     let secrets = config.oauth.encryption_key.as_ref().map(SecretBox::new);
     let oauth = Arc::new(OAuthService::new(providers, secrets));
+    let devices = DeviceSigner::load(&pool).await?;
     let services = Services {
         pool: pool.clone(),
         cookies: CookieSettings::for_public_url(&config.public_url),
+        devices,
         story_generator,
         config: Arc::new(config),
         email_wakeup: Arc::new(Notify::new()),

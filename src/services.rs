@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::Notify;
 
 use crate::auth::cookie::CookieSettings;
+use crate::auth::device::DeviceSigner;
 use crate::config::ServeConfig;
 use crate::db::DbPool;
 use crate::db::pool::StatementCounter;
@@ -23,6 +24,8 @@ pub struct Services {
     pub config: Arc<ServeConfig>,
     /// How the session cookie is named and flagged.
     pub cookies: CookieSettings,
+    /// Issues and checks device cookies, with the key every instance shares.
+    pub devices: DeviceSigner,
     /// Wakes the email worker after a transaction queued email.
     pub email_wakeup: Arc<Notify>,
     /// SQL statements run through the pool.

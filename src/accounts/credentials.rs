@@ -2,10 +2,9 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
+use crate::accounts::attempts::Attempt;
 use crate::accounts::{Actor, SignedIn, profile, verification};
-use crate::auth::rate_limit::{
-    self, SIGN_IN_PER_EMAIL, SIGN_IN_PER_EMAIL_AND_IP, SIGN_IN_PER_IP, SIGN_UP_PER_IP,
-};
+use crate::auth::rate_limit::{self, SIGN_UP_PER_IP};
 use crate::auth::{email_address, password, session};
 use crate::db::models::audit_event::{self, AuditKind, Origin};
 use crate::db::models::session as sessions;
@@ -66,11 +65,14 @@ pub async fn sign_up(
 }
 
 /// Signs in with email and password. Failures count against the client IP,
-/// the email from that IP, and the email from anywhere (a higher ceiling);
-/// over any of them the answer is RATE_LIMITED.
+/// the email from that network, and the email from anywhere (a higher
+/// ceiling), or, from a device whose `device_cookie` proves it signed in to
+/// this email before, against that device alone (see [`Attempt`]); over a
+/// limit the answer is RATE_LIMITED.
 pub async fn sign_in(
     services: &Services,
     origin: &Origin,
+    device_cookie: Option<&str>,
     email: &str,
     attempt: &str,
 ) -> AppResult<SignedIn> {
@@ -86,11 +88,11 @@ pub async fn sign_in(
     let Ok(email) = email_address::normalize(email, "email") else {
         return Err(wrong_credentials());
     };
-    let attempt_key = AttemptKey::new(&email, origin);
-    let user = {
+    let counter = Attempt::new(services, &email, origin, device_cookie);
+    let (user, counted) = {
         let mut conn = services.pool.get().await?;
-        attempt_key.begin(&mut conn).await?;
-        user::find_by_email(&mut conn, &email).await?
+        let counted = counter.begin(&mut conn).await?;
+        (user::find_by_email(&mut conn, &email).await?, counted)
     };
     let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
     let verdict = password::check(attempt, stored).await?;
@@ -106,7 +108,7 @@ pub async fn sign_in(
         audit_event::record(conn, AuditKind::SignInFailed, None, origin).await?;
         return Err(wrong_credentials());
     };
-    attempt_key.succeeded(conn).await?;
+    counter.succeeded(conn, counted).await?;
     conn.transaction::<_, AppError, _>(async move |conn| {
         if let (Some(old), Some(new)) = (user.password_hash.clone(), upgrade) {
             upgrade_hash(conn, &mut user, &old, new).await?;
@@ -132,50 +134,6 @@ async fn upgrade_hash(
         user.password_hash = Some(new);
     }
     Ok(())
-}
-
-/// The counters a password attempt on one email, from one client, runs against.
-struct AttemptKey<'a> {
-    email: &'a str,
-    /// The client's IP subject (its /64 for IPv6), when the IP is known.
-    ip: Option<String>,
-}
-
-impl<'a> AttemptKey<'a> {
-    fn new(email: &'a str, origin: &Origin) -> Self {
-        Self {
-            email,
-            ip: origin.ip.map(rate_limit::ip_subject),
-        }
-    }
-
-    /// Counts the attempt before the password is checked, so parallel guesses
-    /// cannot slip past a limit. The IP is checked first, then the email from
-    /// that IP, then the email from anywhere: a guesser spends their own
-    /// address's budget long before the email's ceiling, so the owner, from
-    /// another address, can still sign in. RATE_LIMITED once any is used up.
-    async fn begin(&self, conn: &mut AsyncPgConnection) -> AppResult<()> {
-        if let Some(ip) = &self.ip {
-            SIGN_IN_PER_IP.hit(conn, ip).await?;
-            SIGN_IN_PER_EMAIL_AND_IP
-                .hit(conn, &rate_limit::email_and_ip_subject(self.email, ip))
-                .await?;
-        }
-        SIGN_IN_PER_EMAIL.hit(conn, self.email).await
-    }
-
-    /// A right password: only failures count, so the attempt is taken back,
-    /// and the failures of this email from this address are forgotten (the
-    /// owner proved themselves there). Failures from elsewhere stay counted.
-    async fn succeeded(&self, conn: &mut AsyncPgConnection) -> AppResult<()> {
-        if let Some(ip) = &self.ip {
-            SIGN_IN_PER_IP.release(conn, ip).await?;
-            SIGN_IN_PER_EMAIL_AND_IP
-                .reset(conn, &rate_limit::email_and_ip_subject(self.email, ip))
-                .await?;
-        }
-        SIGN_IN_PER_EMAIL.release(conn, self.email).await
-    }
 }
 
 /// Ends the actor's current session.
@@ -217,6 +175,7 @@ pub async fn sign_out_everywhere(
 async fn check_password(
     services: &Services,
     origin: &Origin,
+    device_cookie: Option<&str>,
     user: &User,
     attempt: &str,
     field: &'static str,
@@ -229,14 +188,14 @@ async fn check_password(
             "the password is incorrect".into(),
         ));
     }
-    let attempt_key = AttemptKey::new(&user.email, origin);
-    {
+    let counter = Attempt::new(services, &user.email, origin, device_cookie);
+    let counted = {
         let mut conn = services.pool.get().await?;
-        attempt_key.begin(&mut conn).await?;
-    }
+        counter.begin(&mut conn).await?
+    };
     if password::verify(attempt, Some(stored)).await? {
         let mut conn = services.pool.get().await?;
-        attempt_key.succeeded(&mut conn).await?;
+        counter.succeeded(&mut conn, counted).await?;
         return Ok(());
     }
     Err(AppError::Unauthenticated(
@@ -255,13 +214,22 @@ async fn load_actor(services: &Services, actor: Actor) -> AppResult<User> {
 pub async fn change_password(
     services: &Services,
     origin: &Origin,
+    device_cookie: Option<&str>,
     actor: Actor,
     current: &str,
     new_password: &str,
 ) -> AppResult<()> {
     password::validate(new_password, "newPassword")?;
     let user = load_actor(services, actor).await?;
-    check_password(services, origin, &user, current, "currentPassword").await?;
+    check_password(
+        services,
+        origin,
+        device_cookie,
+        &user,
+        current,
+        "currentPassword",
+    )
+    .await?;
     let password_hash = password::hash(new_password).await?;
     let mut conn = services.pool.get().await?;
     let result: AppResult<_> = async {
@@ -288,6 +256,7 @@ pub async fn change_password(
 pub async fn delete_account(
     services: &Services,
     origin: &Origin,
+    device_cookie: Option<&str>,
     actor: Actor,
     password: Option<&str>,
 ) -> AppResult<()> {
@@ -295,7 +264,7 @@ pub async fn delete_account(
     if user.password_hash.is_some() {
         let attempt = password
             .ok_or_else(|| AppError::bad_input("password", "is required to delete this account"))?;
-        check_password(services, origin, &user, attempt, "password").await?;
+        check_password(services, origin, device_cookie, &user, attempt, "password").await?;
     }
     let mut conn = services.pool.get().await?;
     let result: AppResult<_> = async {

@@ -5,6 +5,7 @@
 //! only translate to and from them. Argon2 work never runs while a pooled
 //! connection is held.
 
+pub mod attempts;
 pub mod credentials;
 pub mod export;
 pub mod linked;

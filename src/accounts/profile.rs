@@ -149,10 +149,19 @@ fn text(
     }
 }
 
+/// An http(s) URL, stored as given. It must also begin with `http://` or
+/// `https://` as written: a URL parser forgives leading control characters,
+/// tabs inside the scheme and a missing `//`, and the stored text must pass
+/// `users_image_http` (`image ~* '^https?://'`) as well as the parser.
 fn image(patch: Patch<String>) -> AppResult<Option<Option<String>>> {
     let checked = text(patch, "image", limits::IMAGE)?;
     if let Some(Some(url)) = &checked {
-        let ok = url::Url::parse(url).is_ok_and(|url| matches!(url.scheme(), "http" | "https"));
+        let written = ["http://", "https://"].iter().any(|scheme| {
+            url.get(..scheme.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(scheme))
+        });
+        let ok = written
+            && url::Url::parse(url).is_ok_and(|url| matches!(url.scheme(), "http" | "https"));
         if !ok {
             return Err(AppError::bad_input("image", "must be an http(s) URL"));
         }
@@ -298,6 +307,21 @@ mod tests {
             Some("https://example.com/a.png")
         );
         assert_eq!(provider_image(Some("javascript:alert(1)")), None);
+        assert_eq!(
+            provider_image(Some("HTTPS://example.com/a.png")).as_deref(),
+            Some("HTTPS://example.com/a.png")
+        );
+        for parsed_but_not_written_as_http in [
+            "http:example.com/a.png",
+            "ht\ttp://example.com/a.png",
+            "\u{1}https://example.com/a.png",
+        ] {
+            assert_eq!(
+                provider_image(Some(parsed_but_not_written_as_http)),
+                None,
+                "{parsed_but_not_written_as_http:?}"
+            );
+        }
         assert_eq!(provider_image(Some("data:image/png;base64,AAAA")), None);
         let too_long = format!("https://example.com/{}", "a".repeat(limits::IMAGE));
         assert_eq!(provider_image(Some(&too_long)), None);

@@ -2,7 +2,7 @@
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
-use crate::accounts::SignedIn;
+use crate::accounts::{SignedIn, attempts};
 use crate::auth::rate_limit::RESET_PER_EMAIL;
 use crate::auth::{email_address, password, session, tokens};
 use crate::db::models::audit_event::{self, AuditKind, Origin};
@@ -50,7 +50,8 @@ pub async fn request(services: &Services, origin: &Origin, email: &str) -> AppRe
 
 /// Sets a new password from a reset token, ends every session of the user,
 /// and starts a new one. Reaching the email also proves the address, and
-/// unlinks the identities linked before it was proven.
+/// unlinks the identities linked before it was proven; the failed sign-ins
+/// that strangers piled on the email are forgotten.
 pub async fn reset(
     services: &Services,
     origin: &Origin,
@@ -58,7 +59,11 @@ pub async fn reset(
     new_password: &str,
 ) -> AppResult<SignedIn> {
     password::validate(new_password, "newPassword")?;
-    let digest = tokens::sha256(token.trim());
+    let token = token.trim();
+    if !tokens::is_acceptable(token) {
+        return Err(AppError::bad_input("token", "is invalid, used or expired"));
+    }
+    let digest = tokens::sha256(token);
     // Argon2 only for a live token: bogus tokens must not tie up the hasher.
     {
         let mut conn = services.pool.get().await?;
@@ -84,6 +89,7 @@ pub async fn reset(
                 .await?
                 .ok_or_else(invalid)?;
             sessions::delete_all_for_user(conn, user_id, None).await?;
+            attempts::forget_failures(conn, &user.email, origin).await?;
             audit_event::record(conn, AuditKind::PasswordReset, Some(user_id), origin).await?;
             let started = session::start(conn, user_id).await?;
             Ok(SignedIn { started, user })

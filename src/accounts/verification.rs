@@ -70,12 +70,16 @@ pub async fn resend(services: &Services, actor: Actor) -> AppResult<()> {
 
 /// Consumes a verification token and marks its email verified.
 pub async fn verify(services: &Services, origin: &Origin, token: &str) -> AppResult<User> {
-    let digest = tokens::sha256(token.trim());
+    let invalid = || AppError::bad_input("token", "is invalid or has expired");
+    let token = token.trim();
+    if !tokens::is_acceptable(token) {
+        return Err(invalid());
+    }
+    let digest = tokens::sha256(token);
     let mut conn = services.pool.get().await?;
     let result: AppResult<_> = async {
         let conn: &mut AsyncPgConnection = &mut conn;
         conn.transaction::<_, AppError, _>(async move |conn| {
-            let invalid = || AppError::bad_input("token", "is invalid or has expired");
             let email = verification_token::consume(conn, &digest)
                 .await?
                 .ok_or_else(invalid)?;

@@ -1,5 +1,6 @@
-//! The session cookie: HttpOnly, SameSite=Lax, and `Secure` with the
-//! `__Host-` prefix when the server is reached over https.
+//! The server's cookies (the session, the device cookie, the OAuth state):
+//! HttpOnly, SameSite=Lax, and `Secure` with the `__Host-` prefix when the
+//! server is reached over https.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use chrono::{DateTime, Utc};
@@ -50,6 +51,30 @@ impl CookieSettings {
     /// The session token the request's cookie carries, if any.
     pub fn read<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
         read_cookie(headers, self.name())
+    }
+
+    /// The name of the device cookie (see [`crate::auth::device`]).
+    pub fn device_name(&self) -> &'static str {
+        if self.secure {
+            "__Host-growth_diary_device"
+        } else {
+            "growth_diary_device"
+        }
+    }
+
+    /// `Set-Cookie` for a device cookie; it outlives sessions and sign-outs.
+    pub fn set_device(&self, value: &str) -> HeaderValue {
+        let max_age = crate::auth::device::LIFETIME.num_seconds();
+        let cookie = self
+            .base(self.device_name(), value.to_owned())
+            .max_age(cookie::time::Duration::seconds(max_age))
+            .build();
+        header_value(&cookie)
+    }
+
+    /// The device cookie the request carries, if any.
+    pub fn read_device<'a>(&self, headers: &'a HeaderMap) -> Option<&'a str> {
+        read_cookie(headers, self.device_name())
     }
 
     /// The name of the cookie that binds an OAuth sign-in to its browser.
@@ -146,5 +171,33 @@ mod tests {
             HeaderValue::from_static("a=b; growth_diary_session=tok123"),
         );
         assert_eq!(settings.read(&headers), Some("tok123"));
+    }
+
+    #[test]
+    fn device_cookies_are_flagged_as_the_session_cookie_and_last_a_year() {
+        let settings =
+            CookieSettings::for_public_url(&"https://diary.example.com".parse().unwrap());
+        let value = settings.set_device("v1.1.n.m");
+        let value = value.to_str().unwrap();
+        assert!(
+            value.starts_with("__Host-growth_diary_device=v1.1.n.m"),
+            "{value}"
+        );
+        for flag in [
+            "HttpOnly",
+            "SameSite=Lax",
+            "Secure",
+            "Path=/",
+            "Max-Age=31536000",
+        ] {
+            assert!(value.contains(flag), "{value} lacks {flag}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("__Host-growth_diary_device=v1.2.x.y"),
+        );
+        assert_eq!(settings.read_device(&headers), Some("v1.2.x.y"));
+        assert_eq!(settings.read(&headers), None);
     }
 }

@@ -1,8 +1,9 @@
 //! Authentication building blocks: passwords, tokens, sessions, cookies,
-//! client identity and brute-force limits.
+//! device cookies, client identity and brute-force limits.
 
 pub mod client;
 pub mod cookie;
+pub mod device;
 pub mod email_address;
 pub mod password;
 pub mod rate_limit;

@@ -26,16 +26,19 @@ pub const SIGN_IN_PER_IP: Rule = Rule {
     limit: 50,
     window: Duration::from_secs(15 * MINUTE),
 };
-/// Failed sign-ins per email from one client IP: the limit a guesser meets,
-/// which leaves the owner, from their own address, free to sign in.
+/// Failed sign-ins per email from one client network (an IPv4 address, an
+/// IPv6 /48): the limit a guesser meets, which leaves the owner, from their
+/// own address, free to sign in.
 pub const SIGN_IN_PER_EMAIL_AND_IP: Rule = Rule {
     name: "sign_in_email_ip",
     limit: 10,
     window: Duration::from_secs(15 * MINUTE),
 };
 /// Failed sign-ins per email from anywhere: the ceiling that still stops a
-/// guesser spread over many addresses (each adds at most
-/// `SIGN_IN_PER_EMAIL_AND_IP.limit` to it).
+/// guesser spread over many networks (each adds at most
+/// `SIGN_IN_PER_EMAIL_AND_IP.limit` to it). A device that signed in to the
+/// account before is not held to it ([`SIGN_IN_PER_DEVICE`]); a completed
+/// password reset clears it.
 pub const SIGN_IN_PER_EMAIL: Rule = Rule {
     name: "sign_in_email",
     limit: 100,
@@ -43,6 +46,20 @@ pub const SIGN_IN_PER_EMAIL: Rule = Rule {
 };
 // The ceiling must leave room for the owner after a guesser's full per-address share.
 const _: () = assert!(SIGN_IN_PER_EMAIL.limit > SIGN_IN_PER_EMAIL_AND_IP.limit);
+/// Failed sign-ins per email from one device cookie: the only limit a device
+/// that signed in to the account before meets, until it is used up (then the
+/// device counts as any client for the rest of the window).
+pub const SIGN_IN_PER_DEVICE: Rule = Rule {
+    name: "sign_in_device",
+    limit: 10,
+    window: Duration::from_secs(15 * MINUTE),
+};
+
+/// The answer when an email's sign-in limits refuse a client: the ways in
+/// that still work.
+pub const SIGN_IN_REFUSED: &str = "too many failed sign-ins to this account; sign in from a device \
+     you signed in with before, or reset your password (requestPasswordReset: a password reset \
+     always works, with the newest link it emails)";
 
 /// Password reset requests per email address.
 pub const RESET_PER_EMAIL: Rule = Rule {
@@ -121,6 +138,7 @@ const WINDOWS: &[Duration] = &[
     SIGN_IN_PER_IP.window,
     SIGN_IN_PER_EMAIL_AND_IP.window,
     SIGN_IN_PER_EMAIL.window,
+    SIGN_IN_PER_DEVICE.window,
     RESET_PER_EMAIL.window,
     SIGN_UP_PER_IP.window,
     VERIFICATION_PER_USER.window,
@@ -161,10 +179,30 @@ pub fn ip_subject(ip: IpAddr) -> String {
     }
 }
 
-/// The subject of a per-(email, IP) rule. An email's domain never holds `|`,
-/// so no two pairs share a subject.
-pub fn email_and_ip_subject(email: &str, ip_subject: &str) -> String {
-    format!("{email}|{ip_subject}")
+/// The network an IP is counted under where one email's failures are
+/// counted per client: an IPv4 address as itself, an IPv6 address by its
+/// /48, the largest block one site usually gets (a subscriber with a /56 or
+/// /60 has 16 to 4,096 /64s, and would otherwise add that many shares to
+/// the email's ceiling).
+pub fn network_subject(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => match ipnet::Ipv6Net::new(v6, 48) {
+            Ok(net) => net.trunc().to_string(),
+            Err(_) => v6.to_string(),
+        },
+    }
+}
+
+/// The subject of a per-(email, network) rule. An email's domain never holds
+/// `|`, so no two pairs share a subject.
+pub fn email_and_network_subject(email: &str, ip: IpAddr) -> String {
+    format!("{email}|{}", network_subject(ip))
+}
+
+/// The subject of a per-(email, device) rule.
+pub fn email_and_device_subject(email: &str, nonce: &str) -> String {
+    format!("{email}|{nonce}")
 }
 
 impl Rule {
@@ -199,6 +237,29 @@ impl Rule {
         Ok(rate_limit::clear(conn, &self.key(subject)).await?)
     }
 
+    /// Counts one event; RATE_LIMITED with `message` when it goes over the limit.
+    pub async fn hit_or_say(
+        &self,
+        conn: &mut AsyncPgConnection,
+        subject: &str,
+        message: &'static str,
+    ) -> AppResult<()> {
+        self.hit(conn, subject).await.map_err(|err| match err {
+            AppError::RateLimited {
+                retry_after_secs,
+                limit,
+                resets_at,
+                ..
+            } => AppError::RateLimited {
+                message: message.into(),
+                retry_after_secs,
+                limit,
+                resets_at,
+            },
+            other => other,
+        })
+    }
+
     fn exceeded(&self, bucket: Bucket) -> AppError {
         crate::metrics::rate_limit_refused(self.name);
         let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::MAX);
@@ -225,6 +286,7 @@ mod tests {
             SIGN_IN_PER_IP,
             SIGN_IN_PER_EMAIL_AND_IP,
             SIGN_IN_PER_EMAIL,
+            SIGN_IN_PER_DEVICE,
             RESET_PER_EMAIL,
             SIGN_UP_PER_IP,
             VERIFICATION_PER_USER,
@@ -250,5 +312,15 @@ mod tests {
             "2001:db8:1:2::/64"
         );
         assert_ne!(subject("2001:db8:1:3::1"), subject("2001:db8:1:2::1"));
+    }
+
+    #[test]
+    fn one_emails_failures_count_per_ipv6_48_and_ipv4_address() {
+        let subject = |raw: &str| email_and_network_subject("a@example.com", raw.parse().unwrap());
+        assert_eq!(subject("203.0.113.7"), "a@example.com|203.0.113.7");
+        assert_eq!(subject("::ffff:203.0.113.7"), "a@example.com|203.0.113.7");
+        assert_eq!(subject("2001:db8:1:2::1"), "a@example.com|2001:db8:1::/48");
+        assert_eq!(subject("2001:db8:1:ff00::1"), subject("2001:db8:1:2::1"));
+        assert_ne!(subject("2001:db8:2::1"), subject("2001:db8:1::1"));
     }
 }

@@ -28,8 +28,13 @@ pub async fn start(conn: &mut AsyncPgConnection, user_id: Uuid) -> AppResult<Sta
     Ok(StartedSession { token, session })
 }
 
-/// The live session a token belongs to, extended if it was last extended over a day ago.
+/// The live session a token belongs to, extended if it was last extended over
+/// a day ago. A token too short to be one ([`tokens::is_acceptable`]) belongs
+/// to none, whatever the table holds.
 pub async fn resolve(conn: &mut AsyncPgConnection, token: &str) -> AppResult<Option<Session>> {
+    if !tokens::is_acceptable(token) {
+        return Ok(None);
+    }
     let Some(mut found) = session::find_active(conn, &tokens::sha256(token)).await? else {
         return Ok(None);
     };

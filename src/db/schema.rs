@@ -284,3 +284,26 @@ diesel::table! {
         imported_at -> Timestamptz,
     }
 }
+
+diesel::table! {
+    /// Values that broke the API's rules when they became constraints, kept as
+    /// they were (migration 2026-12-06-100002); read only by the export.
+    quarantined_values (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        table_name -> Text,
+        row_id -> Uuid,
+        column_name -> Text,
+        original -> Nullable<Text>,
+        original_list -> Nullable<Array<Text>>,
+        quarantined_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    server_keys (name) {
+        name -> Text,
+        secret -> Bytea,
+        created_at -> Timestamptz,
+    }
+}

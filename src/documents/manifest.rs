@@ -1,6 +1,7 @@
 //! The manifest of trusted documents: a JSON object of
-//! `"<sha256 hex>": "<document>"` entries, the shape GraphQL Codegen's client
-//! preset writes (`persistedDocuments: { hashAlgorithm: 'sha256' }`).
+//! `"<sha256 hex>": "<document>"` entries, or `"sha256:<hex>"` keys as GraphQL
+//! Codegen's client preset writes them (`persistedDocuments: { hashAlgorithm:
+//! 'sha256' }`): the same prefix its documents send as `documentId`.
 //!
 //! Reading one checks every entry's key against its document's hash and
 //! parses every document; validation against the schema is the GraphQL
@@ -13,6 +14,9 @@ use async_graphql::parser::parse_query;
 use async_graphql::parser::types::DocumentOperations;
 
 use super::hash::DocumentHash;
+
+/// The algorithm prefix the client preset puts before every key.
+const SHA256_PREFIX: &str = "sha256:";
 
 /// Why a manifest cannot be used. Each message is one line.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +34,7 @@ pub enum ManifestError {
         source: serde_json::Error,
     },
     /// A key that is not a SHA-256 in hex.
-    #[error("entry {key:?}: the key is not a SHA-256 in hex (64 digits)")]
+    #[error("entry {key:?}: the key is not a SHA-256 in hex (64 digits, optionally after sha256:)")]
     Key { key: String },
     /// A key that is not its document's hash.
     #[error("entry {key}: the key is not the document's SHA-256 ({actual})")]
@@ -83,7 +87,8 @@ impl Manifest {
     pub fn from_entries(entries: BTreeMap<String, String>) -> Result<Self, ManifestError> {
         let mut manifest = Self::default();
         for (key, document) in entries {
-            let Some(hash) = DocumentHash::parse(&key) else {
+            let hex = key.strip_prefix(SHA256_PREFIX).unwrap_or(&key);
+            let Some(hash) = DocumentHash::parse(hex) else {
                 return Err(ManifestError::Key { key });
             };
             let actual = DocumentHash::of(&document);
@@ -174,6 +179,17 @@ mod tests {
         let err = Manifest::from_entries(entries(&[(&key, "{ b }")])).unwrap_err();
         assert!(matches!(&err, ManifestError::HashMismatch { key: k, .. } if *k == key));
         assert!(err.to_string().starts_with(&format!("entry {key}:")));
+    }
+
+    #[test]
+    fn keys_may_carry_the_client_presets_prefix() {
+        let doc = "query Me { me { id } }";
+        let key = format!("sha256:{}", DocumentHash::of(doc));
+        let manifest = Manifest::from_entries(entries(&[(&key, doc)])).expect("a good manifest");
+        assert_eq!(manifest.get(&DocumentHash::of(doc)), Some(doc));
+        let other = format!("md5:{}", DocumentHash::of(doc));
+        let err = Manifest::from_entries(entries(&[(&other, doc)])).unwrap_err();
+        assert!(matches!(err, ManifestError::Key { .. }));
     }
 
     #[test]

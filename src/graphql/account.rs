@@ -70,13 +70,22 @@ impl From<ProfileInput> for ProfileEdit {
     }
 }
 
-/// Sets the session cookie and returns the payload, whose user is the viewer.
+/// Sets the session cookie and a fresh device cookie (the client just proved
+/// the password, or set it), and returns the payload, whose user is the viewer.
 fn signed_in(ctx: &Context<'_>, signed_in: SignedIn) -> AuthPayload {
     context::session_started(ctx, signed_in.user.id);
-    let cookies = &context::services(ctx).cookies;
+    let services = context::services(ctx);
     ctx.append_http_header(
         SET_COOKIE,
-        cookies.set(&signed_in.started.token, signed_in.started.session.expires),
+        services
+            .cookies
+            .set(&signed_in.started.token, signed_in.started.session.expires),
+    );
+    ctx.append_http_header(
+        SET_COOKIE,
+        services
+            .cookies
+            .set_device(&services.devices.issue(&signed_in.user.email)),
     );
     AuthPayload {
         token: signed_in.started.token,
@@ -153,6 +162,7 @@ impl AccountMutation {
         let done = accounts::credentials::sign_in(
             context::services(ctx),
             context::origin(ctx),
+            context::device_cookie(ctx),
             &email,
             &password,
         )
@@ -228,6 +238,7 @@ impl AccountMutation {
         accounts::credentials::change_password(
             context::services(ctx),
             context::origin(ctx),
+            context::device_cookie(ctx),
             actor,
             &current_password,
             &new_password,
@@ -262,6 +273,7 @@ impl AccountMutation {
         accounts::credentials::delete_account(
             context::services(ctx),
             context::origin(ctx),
+            context::device_cookie(ctx),
             actor,
             password.as_deref(),
         )

@@ -61,6 +61,17 @@ pub fn reader(ctx: &Context<'_>, user_id: Uuid) -> Option<Uuid> {
     }
 }
 
+/// The device cookie a request carried, unchecked: sign-in checks it against
+/// the email (see [`crate::auth::device`]). Put into each HTTP request's data.
+#[derive(Debug, Clone, Default)]
+pub struct DeviceCookie(pub Option<String>);
+
+/// The device cookie this request carried, if any.
+pub fn device_cookie<'a>(ctx: &Context<'a>) -> Option<&'a str> {
+    ctx.data_opt::<DeviceCookie>()
+        .and_then(|cookie| cookie.0.as_deref())
+}
+
 /// The server's services.
 pub fn services<'a>(ctx: &Context<'a>) -> &'a Services {
     ctx.data::<Services>()

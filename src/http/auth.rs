@@ -10,6 +10,7 @@ use crate::auth::{client, session};
 use crate::db::models::audit_event::Origin;
 use crate::db::replicas::Lsn;
 use crate::error::AppResult;
+use crate::graphql::context::DeviceCookie;
 use crate::services::Services;
 
 /// What a request proved about its sender.
@@ -23,6 +24,8 @@ pub struct RequestAuth {
     /// Where the primary's WAL stood after the viewer's last write: reads
     /// go to a replica only once it has replayed this far.
     pub read_after: Option<Lsn>,
+    /// The device cookie it carries, unchecked (sign-in checks it against the email).
+    pub device: DeviceCookie,
 }
 
 /// Resolves the request's session. A missing, expired or revoked token is
@@ -51,6 +54,7 @@ pub async fn authenticate(
         origin: client::origin(headers, peer, services.config.trust_proxy),
         has_cookie: cookie.is_some(),
         read_after,
+        device: DeviceCookie(services.cookies.read_device(headers).map(str::to_owned)),
     })
 }
 

@@ -174,6 +174,7 @@ async fn run_on(
                 Ok(mut request) => {
                     request.data.insert(auth.viewer);
                     request.data.insert(auth.origin.clone());
+                    request.data.insert(auth.device.clone());
                     request.data.insert(loaders);
                     if let Some(pool) = replica {
                         request.data.insert(ReadPool(pool.clone()));

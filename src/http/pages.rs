@@ -121,11 +121,11 @@ pub async fn reset_submit(
                 "<p>Your password is changed and you are signed in.</p><p><a href=\"{app}\">Continue</a></p>"
             );
             let mut response = page(StatusCode::OK, "Password changed", &body);
-            let cookie = state
-                .services
-                .cookies
-                .set(&done.started.token, done.started.session.expires);
-            response.headers_mut().append(header::SET_COOKIE, cookie);
+            let cookies = &state.services.cookies;
+            let session = cookies.set(&done.started.token, done.started.session.expires);
+            let device = cookies.set_device(&state.services.devices.issue(&done.user.email));
+            response.headers_mut().append(header::SET_COOKIE, session);
+            response.headers_mut().append(header::SET_COOKIE, device);
             response
         }
         Err(AppError::BadUserInput { field, message }) if field == "newPassword" => {

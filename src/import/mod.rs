@@ -6,18 +6,21 @@
 //!    (provider tokens are encrypted on the way);
 //! 3. [`plan`] decides every row: its new UUID v7, its parents' new ids,
 //!    whether an earlier run imported it, or why it breaks this server's
-//!    rules (then it is skipped whole, with its children, and reported);
+//!    rules, the API's own input rules among them ([`rules`]) (then it is
+//!    skipped whole, with its children, and reported);
 //! 4. [`write`] inserts the accepted rows and their old ids into
 //!    `legacy_ids` (into an empty table, rows first and indexes after:
 //!    [`bulk`]); a dry run stops before this and rolls back.
 //!
 //! The source is read in one REPEATABLE READ snapshot, so a running app can
 //! stay up; an advisory lock keeps two imports into one database apart.
-//! This module sits below the web layer: it uses db, auth and social only.
+//! This module sits below the web layer: it uses db, auth and the domain's
+//! rules (accounts, social, stories).
 
 pub mod bulk;
 pub mod plan;
 pub mod report;
+pub mod rules;
 pub mod source;
 pub mod stage;
 pub mod write;

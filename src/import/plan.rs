@@ -3,17 +3,18 @@
 //! Each model gets a plan table built from its staging table: the row's new
 //! id (a UUID v7 carrying its `createdAt`), its parents' new ids, `done` when
 //! an earlier run imported it, and `skip`, the reason it breaks this server's
-//! rules (NULL: import it). Children are planned against the accepted parents
+//! rules (NULL: import it): the rules of its data model here, and the API's
+//! input rules ([`rules`]). Children are planned against the accepted parents
 //! of this run plus the parents imported earlier that still exist here, so a
 //! skipped parent takes its children with it, each reported.
 
 use tokio_postgres::Transaction;
 
-use crate::auth::{email_address, password};
+use crate::auth::tokens;
 use crate::db::enums::GoalPeriod;
-use crate::import::ImportError;
 use crate::import::report::{Report, SkippedRow, TableCounts};
 use crate::import::source::{self, Model};
+use crate::import::{ImportError, rules};
 use crate::social::achievements;
 
 /// The rows of a plan table that are to be written.
@@ -21,16 +22,22 @@ pub const ACCEPTED: &str = "NOT done AND skip IS NULL";
 
 /// Plans every model, then counts and reports.
 pub async fn all(tx: &Transaction<'_>, report: &mut Report) -> Result<(), ImportError> {
+    // The API's rules run on each table before its children are planned, so
+    // a row they refuse takes its children with it.
     run(tx, &users_sql()).await?;
-    check_users(tx, report).await?;
+    rules::users(tx, report).await?;
     run(tx, LIVE_USERS).await?;
     run(tx, &goals_sql()).await?;
+    rules::goals(tx).await?;
     run(tx, &scores_sql()).await?;
     run(tx, &posts_sql()).await?;
+    rules::posts(tx).await?;
     run(tx, LIVE_POSTS).await?;
     run(tx, &likes_sql()).await?;
     run(tx, &replies_sql()).await?;
+    rules::replies(tx).await?;
     run(tx, &stories_sql()).await?;
+    rules::stories(tx).await?;
     run(tx, &accounts_sql()).await?;
     run(tx, &sessions_sql()).await?;
     run(tx, &verification_tokens_sql()).await?;
@@ -89,55 +96,6 @@ async fn tally(
         row: row.get(0),
         reason: row.get(1),
     }));
-    Ok(())
-}
-
-/// Applies the rules that live in Rust to the users about to be imported:
-/// the email must be one this server accepts at sign-up, and a password hash
-/// must be one it can check (else the user comes without a password and can
-/// set one by a reset).
-async fn check_users(tx: &Transaction<'_>, report: &mut Report) -> Result<(), ImportError> {
-    let rows = tx
-        .query(
-            &format!("SELECT legacy_id, email, password FROM plan_user WHERE {ACCEPTED}"),
-            &[],
-        )
-        .await
-        .map_err(ImportError::target("cannot read the planned users"))?;
-    let mut bad_emails: Vec<String> = Vec::new();
-    let mut reasons: Vec<String> = Vec::new();
-    let mut bad_hashes: Vec<String> = Vec::new();
-    for row in &rows {
-        let legacy_id: String = row.get(0);
-        let email: String = row.get(1);
-        let hash: Option<String> = row.get(2);
-        if email_address::normalize(&email, "email").ok().as_deref() != Some(email.as_str()) {
-            reasons.push(format!("its email {email} is not a valid address"));
-            bad_emails.push(legacy_id);
-        } else if hash.is_some_and(|hash| !password::recognizes(&hash)) {
-            report.warn(format!(
-                "User {legacy_id}: its password hash is in no format this server checks \
-                 (bcrypt $2a$, $2b$ or $2y$ of cost 4 to {}, or argon2), so it comes without \
-                 a password; a password reset sets one",
-                password::MAX_BCRYPT_COST
-            ));
-            bad_hashes.push(legacy_id);
-        }
-    }
-    tx.execute(
-        "UPDATE plan_user p SET skip = r.reason
-         FROM unnest($1::text[], $2::text[]) AS r (legacy_id, reason)
-         WHERE p.legacy_id = r.legacy_id",
-        &[&bad_emails, &reasons],
-    )
-    .await
-    .map_err(ImportError::target("cannot plan the users"))?;
-    tx.execute(
-        "UPDATE plan_user SET password = NULL WHERE legacy_id = ANY($1)",
-        &[&bad_hashes],
-    )
-    .await
-    .map_err(ImportError::target("cannot plan the users"))?;
     Ok(())
 }
 
@@ -206,8 +164,6 @@ fn users_sql() -> String {
                     WHEN EXISTS (SELECT 1 FROM users u WHERE u.email = lower(btrim(s.email))) THEN format(
                         'an account with the email %s already exists here', lower(btrim(s.email)))
                     {level}
-                    WHEN s.years_of_experience NOT BETWEEN 0 AND 80 THEN format(
-                        'its years of experience (%s) are not between 0 and 80', s.years_of_experience)
                     WHEN s.daily_generation_count < 0 THEN format(
                         'its daily generation count (%s) is negative', s.daily_generation_count)
                 END AS skip
@@ -422,6 +378,17 @@ fn token_sha256(column: &str) -> String {
     TOKEN_SHA256.replace("{column}", column)
 }
 
+/// A token shorter than the API accepts ([`tokens::is_acceptable`]: the same
+/// count, as `char_length` counts characters as Rust's `chars` does) could be
+/// guessed; it is never imported.
+fn too_short(column: &str) -> String {
+    let min = tokens::MIN_LENGTH;
+    format!(
+        "WHEN char_length({column}) < {min} THEN format(\
+             'its token is %s characters long; tokens here are at least {min}', char_length({column}))"
+    )
+}
+
 fn sessions_sql() -> String {
     format!(
         "CREATE TEMP TABLE plan_session ON COMMIT DROP AS
@@ -431,6 +398,7 @@ fn sessions_sql() -> String {
                 CASE
                     WHEN d.legacy_id IS NOT NULL THEN NULL
                     WHEN u.id IS NULL THEN {user}
+                    {short}
                     WHEN EXISTS (SELECT 1 FROM sessions x WHERE x.session_token_sha256 = {hash})
                     THEN 'its token is already in use here'
                 END AS skip
@@ -438,6 +406,7 @@ fn sessions_sql() -> String {
          {done}
          LEFT JOIN live_user u ON u.legacy_id = s.user_legacy;",
         hash = token_sha256("session_token"),
+        short = too_short("s.session_token"),
         user = missing("user", "s.user_legacy", &source::USER),
         done = done_join(&source::SESSION, "s.legacy_id"),
     )
@@ -457,6 +426,7 @@ fn verification_tokens_sql() -> String {
                     WHEN coalesce(by_email.email, by_id.email) IS NULL THEN format(
                         'its identifier %s is neither the email nor the id of a user imported here',
                         s.identifier)
+                    {short}
                     WHEN EXISTS (SELECT 1 FROM verification_tokens x WHERE x.token_sha256 = h.sha256)
                     THEN 'its token is already in use here'
                 END AS skip
@@ -466,6 +436,7 @@ fn verification_tokens_sql() -> String {
          LEFT JOIN live_user by_email ON by_email.email = lower(btrim(s.identifier))
          LEFT JOIN live_user by_id ON by_id.legacy_id = s.identifier;",
         hash = token_sha256("token"),
+        short = too_short("s.token"),
         done = done_join(&source::VERIFICATION_TOKEN, "encode(h.sha256, 'hex')"),
     )
 }
@@ -479,6 +450,7 @@ fn password_resets_sql() -> String {
                 CASE
                     WHEN d.legacy_id IS NOT NULL THEN NULL
                     WHEN u.id IS NULL THEN {user}
+                    {short}
                     WHEN EXISTS (SELECT 1 FROM password_resets x WHERE x.token_sha256 = {hash})
                     THEN 'its token is already in use here'
                 END AS skip
@@ -487,6 +459,7 @@ fn password_resets_sql() -> String {
          LEFT JOIN live_user u ON u.legacy_id = s.user_legacy;",
         id = new_id(),
         hash = token_sha256("token"),
+        short = too_short("s.token"),
         user = missing("user", "s.user_legacy", &source::USER),
         done = done_join(&source::PASSWORD_RESET, "s.legacy_id"),
     )

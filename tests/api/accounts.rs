@@ -751,7 +751,9 @@ async fn export_holds_everything_owned_and_no_secret() {
              INSERT INTO accounts (user_id, type, provider, provider_account_id, access_token) VALUES ('{user_id}', 'oauth', 'github', '42', 'secret-access-token');
              INSERT INTO users (email) VALUES ('actor@example.com');
              INSERT INTO notifications (recipient_id, actor_id, kind, post_id)
-                 SELECT '{user_id}', (SELECT id FROM users WHERE email = 'actor@example.com'), 'POST_LIKED', id FROM posts;"
+                 SELECT '{user_id}', (SELECT id FROM users WHERE email = 'actor@example.com'), 'POST_LIKED', id FROM posts;
+             INSERT INTO quarantined_values (user_id, table_name, row_id, column_name, original)
+                 SELECT '{user_id}', 'posts', id, 'content', 'A body longer than the rules allow' FROM posts;"
         ))
         .await
         .unwrap();
@@ -767,6 +769,10 @@ async fn export_holds_everything_owned_and_no_secret() {
     assert_eq!(export["replies"][0]["content"], "A reply");
     assert_eq!(export["linkedAccounts"][0]["provider"], "github");
     assert_eq!(export["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        export["quarantinedValues"][0]["original"],
+        "A body longer than the rules allow"
+    );
     assert!(
         export["securityEvents"]
             .as_array()
@@ -805,6 +811,7 @@ async fn export_matches_the_catalog(client: &tokio_postgres::Client, export: &Va
         ("sessions", "sessions", &["session_token_sha256"]),
         ("audit_events", "securityEvents", &[]),
         ("notifications", "notifications", &[]),
+        ("quarantined_values", "quarantinedValues", &[]),
     ];
     // Single-use secrets and a delivery queue: nothing in them is the user's data.
     let left_out = ["password_resets", "email_outbox"];

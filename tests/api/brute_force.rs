@@ -1,6 +1,7 @@
 //! Password guessing stops without locking the owner out: limits per client
-//! IP, per (email, IP) and a ceiling per email, IPv6 counted per /64, and the
-//! client IP read from the last `X-Forwarded-For` hop behind a trusted proxy.
+//! IP (IPv6 per /64), per (email, network) (IPv6 per /48) and a ceiling per
+//! email, and the client IP read from the last `X-Forwarded-For` hop behind
+//! a trusted proxy. (Device cookies: `lockout.rs`.)
 
 use serde_json::{Value, json};
 
@@ -88,6 +89,13 @@ async fn the_owner_signs_in_while_a_stranger_guesses_from_one_ipv6_network() {
         .unwrap();
     assert!(retry_after > 0 && retry_after <= 15 * 60);
 
+    // Another /64 of the same /48 (a subscriber's /56 or /60 holds many):
+    // the network's share of this email's guesses is spent there too.
+    let next_64 = sign_in_from(&server, "2001:db8:1:3::1", VICTIM, "a wrong guess").await;
+    assert_eq!(error_code(&next_64), Some("RATE_LIMITED"), "{next_64}");
+    let other_48 = sign_in_from(&server, "2001:db8:2::1", VICTIM, "a wrong guess").await;
+    assert_eq!(error_code(&other_48), Some("UNAUTHENTICATED"), "{other_48}");
+
     // The owner, from their own address, is not locked out.
     let owner = sign_in_from(&server, "198.51.100.7:51234", VICTIM, PASSWORD).await;
     assert!(owner["data"]["signIn"]["token"].is_string(), "{owner}");
@@ -117,6 +125,7 @@ async fn the_owner_signs_in_while_a_stranger_guesses_from_one_ipv6_network() {
             "2001:db8:1:2:ffff::2".to_string(),
             "2001:db8:1:2:ffff::5".to_string(),
             "2001:db8:1:2:ffff::8".to_string(),
+            "2001:db8:2::1".to_string(),
         ],
         "the last hop, port and brackets stripped"
     );

@@ -19,7 +19,8 @@ const PRISMA_SCHEMA: &str = include_str!("../fixtures/prisma_app.sql");
 /// The old app's rows. Passwords: ada `ada-old-password` ($2b$, Python's
 /// bcrypt), bob `bob-old-password` ($2a$, bcryptjs 2.4.3 as Next.js apps use
 /// it), cy `cy-old-password` ($2y$), dup `dup-old-password`; dee signs in
-/// with GitHub only; eve's argon2 hash is set by [`old_app`]. Broken on
+/// with GitHub only; eve's argon2 hash is set by [`old_app`]. Tokens are at
+/// least as long as NextAuth's UUIDs (shorter ones are refused). Broken on
 /// purpose: dup's email is bob's in other case, a goal ends before it starts,
 /// a verification token names nobody, and (once its foreign key is gone) a
 /// reply answers a post that does not exist.
@@ -91,18 +92,18 @@ VALUES
 
 INSERT INTO "Session" ("id", "sessionToken", "userId", "expires")
 VALUES
- ('csada00000000000000000000', 'old-session-token-of-ada', 'cuada00000000000000000000', (now() AT TIME ZONE 'UTC') + interval '7 days'),
- ('csbob00000000000000000000', 'old-session-token-of-bob', 'cubob00000000000000000000', (now() AT TIME ZONE 'UTC') - interval '1 day');
+ ('csada00000000000000000000', 'old-session-token-of-ada-as-long-as-a-uuid', 'cuada00000000000000000000', (now() AT TIME ZONE 'UTC') + interval '7 days'),
+ ('csbob00000000000000000000', 'old-session-token-of-bob-as-long-as-a-uuid', 'cubob00000000000000000000', (now() AT TIME ZONE 'UTC') - interval '1 day');
 
 INSERT INTO "VerificationToken" ("identifier", "token", "expires")
 VALUES
- ('cy@example.com', 'old-verification-token-of-cy', (now() AT TIME ZONE 'UTC') + interval '1 day'),
- ('nobody@example.com', 'old-verification-token-of-nobody', (now() AT TIME ZONE 'UTC') + interval '1 day');
+ ('cy@example.com', 'old-verification-token-of-cy-as-long-as-a-uuid', (now() AT TIME ZONE 'UTC') + interval '1 day'),
+ ('nobody@example.com', 'old-verification-token-of-nobody-as-long-as-a-uuid', (now() AT TIME ZONE 'UTC') + interval '1 day');
 
 INSERT INTO "PasswordReset" ("id", "userId", "token", "expiresAt", "used", "createdAt")
 VALUES
- ('cxbob00000000000000000000', 'cubob00000000000000000000', 'old-reset-token-of-bob', (now() AT TIME ZONE 'UTC') + interval '1 hour', false, now() AT TIME ZONE 'UTC'),
- ('cxada00000000000000000000', 'cuada00000000000000000000', 'old-reset-token-of-ada', (now() AT TIME ZONE 'UTC') + interval '1 hour', true, now() AT TIME ZONE 'UTC');
+ ('cxbob00000000000000000000', 'cubob00000000000000000000', 'old-reset-token-of-bob-as-long-as-a-uuid', (now() AT TIME ZONE 'UTC') + interval '1 hour', false, now() AT TIME ZONE 'UTC'),
+ ('cxada00000000000000000000', 'cuada00000000000000000000', 'old-reset-token-of-ada-as-long-as-a-uuid', (now() AT TIME ZONE 'UTC') + interval '1 hour', true, now() AT TIME ZONE 'UTC');
 
 -- A reply whose post is gone: the old database lost the foreign key that would have stopped it.
 ALTER TABLE "Reply" DROP CONSTRAINT "Reply_postId_fkey";
@@ -110,15 +111,15 @@ INSERT INTO "Reply" ("id", "content", "authorId", "postId", "createdAt", "update
 VALUES ('crorphan00000000000000000', 'Where did it go?', 'cucy000000000000000000000', 'cpgone0000000000000000000', '2024-02-14 14:00:00', '2024-02-14 14:00:00');
 "#;
 
-const ADA: &str = "cuada00000000000000000000";
-const ADA_POST: &str = "cpada10000000000000000000";
+pub(crate) const ADA: &str = "cuada00000000000000000000";
+pub(crate) const ADA_POST: &str = "cpada10000000000000000000";
 const KEY: [u8; 32] = [42; 32];
 
 /// Eve's password, hashed by the old app with argon2id weaker than today's.
 const EVE_PASSWORD: &str = "eve-old-password";
 
 /// A database shaped and filled like the old app's.
-async fn old_app() -> TestDb {
+pub(crate) async fn old_app() -> TestDb {
     use argon2::{Argon2, Params, PasswordHasher};
     let db = TestDb::empty().await;
     let client = db.client().await;
@@ -160,7 +161,7 @@ fn args(target: &TestDb, source: &TestDb, dry_run: bool, key: bool) -> ImportArg
     }
 }
 
-async fn import(server: &TestServer, source: &TestDb, key: bool) -> Report {
+pub(crate) async fn import(server: &TestServer, source: &TestDb, key: bool) -> Report {
     import::run(&args(&server.db, source, false, key))
         .await
         .expect("the import runs")
@@ -189,7 +190,7 @@ async fn catalog(db: &TestDb) -> Vec<String> {
 }
 
 /// (source, already, imported, skipped) of a model.
-fn counts(report: &Report, model: &str) -> (u64, u64, u64, u64) {
+pub(crate) fn counts(report: &Report, model: &str) -> (u64, u64, u64, u64) {
     let table = report.table(model);
     (table.source, table.already, table.imported, table.skipped)
 }
@@ -339,10 +340,13 @@ async fn everything_moves_in_and_broken_rows_are_reported_and_skipped() {
 
     // The old session still signs ada in; the expired one of bob does not.
     assert_eq!(
-        me(&server, "old-session-token-of-ada").await,
+        me(&server, "old-session-token-of-ada-as-long-as-a-uuid").await,
         Some(ada_id.clone())
     );
-    assert_eq!(me(&server, "old-session-token-of-bob").await, None);
+    assert_eq!(
+        me(&server, "old-session-token-of-bob-as-long-as-a-uuid").await,
+        None
+    );
 
     // Provider tokens are stored encrypted with ENCRYPTION_KEY.
     let sealed: Option<String> = client
@@ -418,7 +422,7 @@ async fn old_reset_and_verification_links_keep_working() {
     let reset = server
         .gql(
             "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) { token } }",
-            json!({ "t": "old-reset-token-of-bob", "p": "a brand new password" }),
+            json!({ "t": "old-reset-token-of-bob-as-long-as-a-uuid", "p": "a brand new password" }),
         )
         .await;
     assert!(
@@ -433,7 +437,7 @@ async fn old_reset_and_verification_links_keep_working() {
     let used = server
         .gql(
             "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) { token } }",
-            json!({ "t": "old-reset-token-of-ada", "p": "a brand new password" }),
+            json!({ "t": "old-reset-token-of-ada-as-long-as-a-uuid", "p": "a brand new password" }),
         )
         .await;
     assert_eq!(
@@ -445,7 +449,7 @@ async fn old_reset_and_verification_links_keep_working() {
     let verified = server
         .gql(
             "mutation($t: String!) { verifyEmail(token: $t) { verified } }",
-            json!({ "t": "old-verification-token-of-cy" }),
+            json!({ "t": "old-verification-token-of-cy-as-long-as-a-uuid" }),
         )
         .await;
     assert_eq!(

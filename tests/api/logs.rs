@@ -1,12 +1,18 @@
 //! Secrets stay out of the log: the real binary, with every statement traced
 //! (`RUST_LOG=growth_diary::sql=trace`) and emails logged (no `SMTP_URL`),
-//! writes no reset or verification token.
+//! writes no reset or verification token; at `RUST_LOG=trace`, through
+//! sign-up, sign-in, a WebSocket and a reset by SMTP, it writes no password,
+//! session token, device cookie or email token.
+
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::harness::TestDb;
+use crate::harness::mail::{MailServer, token_from};
 use crate::harness::process::ServerProcess;
+use crate::harness::ws::WsClient;
 
 /// The binary with the SQL trace on, and `extra_env`.
 fn start(db: &TestDb, extra_env: &[(&str, &str)]) -> ServerProcess {
@@ -110,4 +116,127 @@ async fn tokens_never_reach_the_log() {
         0,
         "no token in the log:\n{log}"
     );
+}
+
+/// POSTs an operation without credentials and returns the body and the
+/// device cookie (`name=value`) it set, if any.
+async fn gql_with_cookie(
+    server: &ServerProcess,
+    query: &str,
+    variables: Value,
+) -> (Value, Option<String>) {
+    let response = reqwest::Client::new()
+        .post(server.url("/graphql"))
+        .json(&json!({ "query": query, "variables": variables }))
+        .send()
+        .await
+        .expect("the server answers");
+    let device = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .filter_map(|value| value.split(';').next())
+        .find(|pair| pair.starts_with("growth_diary_device="))
+        .map(str::to_owned);
+    (response.json().await.expect("a JSON body"), device)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_the_log_at_trace_level() {
+    const EMAIL: &str = "traced@example.com";
+    const PASSWORD: &str = "first-Secret-passphrase-41";
+    const NEW_PASSWORD: &str = "second-Secret-passphrase-42";
+    let mail = MailServer::start().await;
+    let db = TestDb::new().await;
+    let smtp_url = mail.smtp_url();
+    let server = ServerProcess::start(&db, &[("RUST_LOG", "trace"), ("SMTP_URL", &smtp_url)]);
+    let mut secrets: Vec<String> = vec![PASSWORD.into(), NEW_PASSWORD.into()];
+
+    let (signed_up, _) = gql_with_cookie(
+        &server,
+        "mutation($i: SignUpInput!) { signUp(input: $i) { token } }",
+        json!({ "i": { "email": EMAIL, "password": PASSWORD } }),
+    )
+    .await;
+    let session = signed_up["data"]["signUp"]["token"]
+        .as_str()
+        .expect("signed up");
+    secrets.push(session.into());
+    let sign_in =
+        "mutation($p: String!) { signIn(email: \"traced@example.com\", password: $p) { token } }";
+    let (signed_in, device) = gql_with_cookie(&server, sign_in, json!({ "p": PASSWORD })).await;
+    let session = signed_in["data"]["signIn"]["token"]
+        .as_str()
+        .expect("signed in")
+        .to_owned();
+    secrets.push(session.clone());
+    let device = device.expect("sign-in sets a device cookie");
+    secrets.push(device.split_once('=').expect("name=value").1.into());
+
+    // A WebSocket whose connection_init carries the bearer token, and a subscription on it.
+    let mut socket = WsClient::connect_url(&server.url("/graphql"), Some(&session)).await;
+    socket
+        .subscribe("1", "subscription { feedPostPublished { id } }", json!({}))
+        .await;
+    socket.send(json!({ "id": "1", "type": "complete" })).await;
+    drop(socket);
+
+    // A reset, its email sent through the SMTP server, completed.
+    let asked = gql(
+        &server,
+        "mutation { requestPasswordReset(email: \"traced@example.com\") }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(asked["data"]["requestPasswordReset"], true, "{asked}");
+    let emails = mail.wait_for(EMAIL, 2, Duration::from_secs(15)).await;
+    let with_link = |page: &str| {
+        emails
+            .iter()
+            .find(|email| {
+                email["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(&format!("/{page}?token="))
+            })
+            .map(|email| token_from(email, page))
+            .unwrap_or_else(|| panic!("no {page} email"))
+    };
+    let reset_token = with_link("reset-password");
+    secrets.push(with_link("verify-email"));
+    secrets.push(reset_token.clone());
+    let (reset, _) = gql_with_cookie(
+        &server,
+        "mutation($t: String!, $p: String!) { resetPassword(token: $t, newPassword: $p) { token } }",
+        json!({ "t": reset_token, "p": NEW_PASSWORD }),
+    )
+    .await;
+    secrets.push(
+        reset["data"]["resetPassword"]["token"]
+            .as_str()
+            .expect("reset")
+            .into(),
+    );
+    let (again, _) = gql_with_cookie(&server, sign_in, json!({ "p": NEW_PASSWORD })).await;
+    secrets.push(
+        again["data"]["signIn"]["token"]
+            .as_str()
+            .expect("signed in again")
+            .into(),
+    );
+
+    let log = server
+        .wait_for_log("both emails sent", |log| {
+            log.matches("email sent").count() >= 2
+        })
+        .await;
+    assert!(log.contains("TRACE"), "the trace level is on:\n{log}");
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "{secret:?} is in the log:\n{log}"
+        );
+    }
+    assert!(!log.contains("Bearer"), "no authorization value in the log");
 }

@@ -357,7 +357,7 @@ async fn an_unreachable_database_is_a_retryable_503_until_it_is_back() {
     let pages = [
         no_redirects
             .post(server.url("/verify-email"))
-            .form(&[("token", "a-token-from-an-email")]),
+            .form(&[("token", "a-token-from-an-email-as-long-as-a-real-one")]),
         no_redirects.get(server.url("/auth/github/login?redirect_to=/")),
     ];
     for request in pages {

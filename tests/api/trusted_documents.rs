@@ -205,6 +205,42 @@ async fn a_trusted_only_server_runs_its_manifest_and_nothing_else() {
     assert!(server.services.config.documents.trusted_documents_only);
 }
 
+/// GraphQL Codegen's client preset keys its manifest `sha256:<hex>` (the
+/// `documentId` its documents send): such a manifest loads and runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_keyed_as_the_client_preset_writes_it_runs() {
+    let manifest = manifest_file(
+        "preset",
+        &json!({ format!("sha256:{}", sha256(KNOWN)): KNOWN, format!("sha256:{}", sha256(PAGE)): PAGE }),
+    );
+    let path = manifest.0.clone();
+    let server = TestServer::start_with(TestDb::new().await, move |config| {
+        config.documents.trusted_documents = Some(path);
+        config.documents.trusted_documents_only = true;
+    })
+    .await;
+    for body in [
+        json!({ "documentId": format!("sha256:{}", sha256(KNOWN)) }),
+        json!({ "extensions": apq(&sha256(KNOWN)) }),
+    ] {
+        let (status, answer) = post(&server, GRAPHQL_RESPONSE, &body).await;
+        assert_eq!(status, StatusCode::OK, "{body}: {answer}");
+        assert_eq!(typename(&answer), "Query", "{body}: {answer}");
+    }
+    let page =
+        json!({ "documentId": format!("sha256:{}", sha256(PAGE)), "variables": { "first": 5 } });
+    let (status, answer) = post(&server, GRAPHQL_RESPONSE, &page).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["data"]["feed"]["edges"], json!([]), "{answer}");
+
+    let output = binary(&[], &["check-documents", &manifest.path()]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn automatic_persisted_queries_register_then_run_by_hash() {
     let server = TestServer::start().await;

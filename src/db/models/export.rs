@@ -12,7 +12,8 @@ struct Document {
 }
 
 /// The user's data: profile, goals, posts, replies, likes, stories, linked
-/// accounts, sessions, security events and notifications, each row with all
+/// accounts, sessions, security events, notifications and the originals of
+/// values cut to fit the API's rules (`quarantined_values`), each row with all
 /// its columns (snake_case, as in the tables) but secrets: no password hash,
 /// token or token hash. Soft-deleted items are included, with `deleted_at`. Returned
 /// as JSON text, so the server holds it once before parsing it for the response.
@@ -54,6 +55,8 @@ SELECT jsonb_build_object(
       to_jsonb(e) || jsonb_build_object('ip', host(e.ip)) ORDER BY e.created_at, e.id), '[]')
     FROM audit_events e WHERE e.user_id = $1),
   'notifications', (SELECT coalesce(jsonb_agg(to_jsonb(n) ORDER BY n.created_at, n.id), '[]')
-    FROM notifications n WHERE n.recipient_id = $1)
+    FROM notifications n WHERE n.recipient_id = $1),
+  'quarantinedValues', (SELECT coalesce(jsonb_agg(to_jsonb(q) ORDER BY q.quarantined_at, q.id), '[]')
+    FROM quarantined_values q WHERE q.user_id = $1)
 )::text AS document
 "#;

@@ -19,6 +19,7 @@ pub mod password_reset;
 pub mod post;
 pub mod rate_limit;
 pub mod reply;
+pub mod server_key;
 pub mod session;
 pub mod story;
 pub mod user;

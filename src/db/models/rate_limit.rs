@@ -37,14 +37,15 @@ pub async fn hit(
     .await
 }
 
-/// Takes back one event of `key` (a bucket never goes below one; it expires with its window).
+/// Takes back one event of `key`, in one statement: a bucket at one is
+/// removed (an attempt taken back counts for nothing, and buckets hold at
+/// least one), a larger one goes down by one.
 pub async fn release(conn: &mut AsyncPgConnection, key: &str) -> QueryResult<()> {
-    diesel::update(
-        rate_limit_buckets::table
-            .find(key)
-            .filter(rate_limit_buckets::count.gt(1)),
+    diesel::sql_query(
+        "WITH emptied AS (DELETE FROM rate_limit_buckets WHERE key = $1 AND count = 1)
+         UPDATE rate_limit_buckets SET count = count - 1 WHERE key = $1 AND count > 1",
     )
-    .set(rate_limit_buckets::count.eq(rate_limit_buckets::count - 1))
+    .bind::<Text, _>(key)
     .execute(conn)
     .await
     .map(drop)

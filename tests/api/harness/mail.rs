@@ -45,6 +45,11 @@ impl MailServer {
         format!("smtp://127.0.0.1:{}", self.smtp_port)
     }
 
+    /// `http://127.0.0.1:<port>`: maildev's web API (`GET /email` lists what arrived).
+    pub fn web_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.web_port)
+    }
+
     /// Stops the SMTP server (an outage).
     pub fn down(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -55,10 +55,20 @@ impl TestServer {
         db: impl Into<Arc<TestDb>>,
         tweak: impl FnOnce(&mut ServeConfig),
     ) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+        Self::start_on(listener, db, tweak).await
+    }
+
+    /// A server on `listener`, bound beforehand by a test that must know the
+    /// server's address before it starts (to build a web app against it).
+    pub async fn start_on(
+        listener: TcpListener,
+        db: impl Into<Arc<TestDb>>,
+        tweak: impl FnOnce(&mut ServeConfig),
+    ) -> Self {
         let db = db.into();
         let mut config = config_for(&db);
         tweak(&mut config);
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
         let base = format!("http://{}", listener.local_addr().expect("local address"));
         config.public_url = base.parse().expect("a valid URL");
         let state = app::build(config).await.expect("the server starts");

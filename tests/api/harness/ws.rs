@@ -31,7 +31,12 @@ pub enum Received {
 impl WsClient {
     /// Opens a socket with `headers` on the upgrade (no `connection_init` yet).
     pub async fn open(server: &TestServer, headers: &[(&str, &str)]) -> Self {
-        let url = server.url("/graphql").replacen("http://", "ws://", 1);
+        Self::open_url(&server.url("/graphql"), headers).await
+    }
+
+    /// Opens a socket to the GraphQL endpoint at `http_url` (`http://…/graphql`).
+    pub async fn open_url(http_url: &str, headers: &[(&str, &str)]) -> Self {
+        let url = http_url.replacen("http://", "ws://", 1);
         let mut request = url.into_client_request().expect("a WebSocket request");
         request.headers_mut().insert(
             "sec-websocket-protocol",
@@ -78,7 +83,12 @@ impl WsClient {
 
     /// Opens a socket and initialises it, with a bearer token when given.
     pub async fn connect(server: &TestServer, token: Option<&str>) -> Self {
-        let mut client = Self::open(server, &[]).await;
+        Self::connect_url(&server.url("/graphql"), token).await
+    }
+
+    /// [`Self::connect`] to the GraphQL endpoint at `http_url`.
+    pub async fn connect_url(http_url: &str, token: Option<&str>) -> Self {
+        let mut client = Self::open_url(http_url, &[]).await;
         let payload = match token {
             Some(token) => json!({ "authorization": format!("Bearer {token}") }),
             None => json!({}),
