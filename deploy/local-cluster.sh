@@ -44,7 +44,7 @@ owned() {
 }
 pg() { # pg DATA PORT start|stop
     as_postgres "$(bindir)/pg_ctl" -D "$1" -l "$1/server.log" -w \
-        -o "-p $2 -k $1 -c listen_addresses=127.0.0.1" "$3" >/dev/null
+        -o "-p $2 -k $dir -c listen_addresses=127.0.0.1" "$3" >/dev/null
 }
 wait_http() {
     for _ in $(seq 1 100); do

@@ -91,8 +91,13 @@ pub async fn sign_in(
     let counter = Attempt::new(services, &email, origin, device_cookie);
     let (user, counted) = {
         let mut conn = services.pool.get().await?;
-        let counted = counter.begin(&mut conn).await?;
-        (user::find_by_email(&mut conn, &email).await?, counted)
+        let found = async {
+            let counted = counter.begin(&mut conn).await?;
+            Ok::<_, AppError>((user::find_by_email(&mut conn, &email).await?, counted))
+        }
+        .await;
+        // Counted before the password is checked, so parallel guesses see it.
+        conn.finish(found).await?
     };
     let stored = user.as_ref().and_then(|user| user.password_hash.as_deref());
     let verdict = password::check(attempt, stored).await?;
@@ -103,21 +108,25 @@ pub async fn sign_in(
         None
     };
     let mut conn = services.pool.get().await?;
-    let conn: &mut AsyncPgConnection = &mut conn;
-    let Some(mut user) = user.filter(|_| verdict.matches) else {
-        audit_event::record(conn, AuditKind::SignInFailed, None, origin).await?;
-        return Err(wrong_credentials());
-    };
-    counter.succeeded(conn, counted).await?;
-    conn.transaction::<_, AppError, _>(async move |conn| {
-        if let (Some(old), Some(new)) = (user.password_hash.clone(), upgrade) {
-            upgrade_hash(conn, &mut user, &old, new).await?;
-        }
-        audit_event::record(conn, AuditKind::SignIn, Some(user.id), origin).await?;
-        let started = session::start(conn, user.id).await?;
-        Ok(SignedIn { started, user })
-    })
-    .await
+    let result: AppResult<_> = async {
+        let conn: &mut AsyncPgConnection = &mut conn;
+        let Some(mut user) = user.filter(|_| verdict.matches) else {
+            audit_event::record(conn, AuditKind::SignInFailed, None, origin).await?;
+            return Err(wrong_credentials());
+        };
+        counter.succeeded(conn, counted).await?;
+        conn.transaction::<_, AppError, _>(async move |conn| {
+            if let (Some(old), Some(new)) = (user.password_hash.clone(), upgrade) {
+                upgrade_hash(conn, &mut user, &old, new).await?;
+            }
+            audit_event::record(conn, AuditKind::SignIn, Some(user.id), origin).await?;
+            let started = session::start(conn, user.id).await?;
+            Ok(SignedIn { started, user })
+        })
+        .await
+    }
+    .await;
+    conn.finish(result).await
 }
 
 /// Replaces an outdated hash (bcrypt from the imported app, or weaker argon2)

@@ -25,8 +25,8 @@ pub async fn run(pool: DbPool) {
 
 /// Deletes every expired row once.
 pub async fn sweep(pool: &DbPool) -> Result<(), BackgroundError> {
-    let mut conn = pool.get().await?;
-    let conn = &mut *conn;
+    let mut checkout = pool.get().await?;
+    let conn = &mut *checkout;
     let sessions = session::delete_expired(conn).await?;
     let tokens = verification_token::delete_expired(conn).await?;
     let resets = password_reset::delete_spent(conn).await?;
@@ -42,5 +42,6 @@ pub async fn sweep(pool: &DbPool) -> Result<(), BackgroundError> {
         oauth_states,
         "swept expired rows"
     );
+    checkout.commit().await?;
     Ok(())
 }

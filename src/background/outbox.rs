@@ -29,25 +29,30 @@ pub async fn run(pool: DbPool, mailer: Mailer, wakeup: Arc<Notify>) {
 pub async fn deliver_due(pool: &DbPool, mailer: &Mailer) -> Result<usize, BackgroundError> {
     let leased = {
         let mut conn = pool.get().await?;
-        outbox::lease_due(&mut conn, OUTBOX_BATCH, OUTBOX_LEASE).await?
+        let leased = outbox::lease_due(&mut conn, OUTBOX_BATCH, OUTBOX_LEASE).await;
+        // The lease is others' to see before any email goes out.
+        conn.finish(leased).await?
     };
     // No connection is held while talking to the SMTP server.
     for email in &leased {
         let result = mailer.send(email).await;
         let mut conn = pool.get().await?;
-        match result {
+        let recorded = match result {
             Ok(()) => {
                 tracing::info!(to = %email.recipient, subject = %email.subject, "email sent");
-                outbox::delete(&mut conn, email.id).await?;
+                outbox::delete(&mut conn, email.id).await.map(drop)
             }
             Err(err) => {
                 let delay = backoff(email.attempts);
                 tracing::warn!(to = %email.recipient, attempt = email.attempts, retry_in = ?delay, error = %err, "email not sent");
                 let at =
                     Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-                outbox::retry_at(&mut conn, email.id, &err, at).await?;
+                outbox::retry_at(&mut conn, email.id, &err, at)
+                    .await
+                    .map(drop)
             }
-        }
+        };
+        conn.finish(recorded).await?;
     }
     Ok(leased.len())
 }

@@ -37,7 +37,10 @@ impl DbPool {
         let object = self.inner.get().await?;
         match &self.begin {
             None => Ok(DbConn::direct(object)),
-            Some(begin) => transaction_pooler::begin(object, begin).await,
+            Some(begin) => {
+                let wait = self.inner.timeouts().wait.unwrap_or(Duration::from_secs(5));
+                transaction_pooler::begin(object, begin, wait).await
+            }
         }
     }
 

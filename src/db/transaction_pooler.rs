@@ -11,7 +11,8 @@
 //! - every checkout is one transaction, begun with the pool's
 //!   `statement_timeout` as `SET LOCAL` (a session `SET` would stay on the
 //!   lent server connection, for the pooler's other clients);
-//! - statements are prepared afresh each time (no cache), inside it;
+//! - statements are prepared afresh each time (no cache), inside it, after
+//!   clearing whatever prepared statements the lent server connection holds;
 //! - a write path ends with [`DbConn::finish`] (or [`DbConn::commit`]), so
 //!   that its write is committed before the client hears of it; a checkout
 //!   dropped without it (reads, mostly) commits on its way back to the pool;
@@ -125,23 +126,42 @@ async fn finish(mut object: Object<AsyncPgConnection>) {
     }
 }
 
-/// What a checkout begins with: its transaction and the statement timeout.
+/// What a checkout begins with: its transaction, a clean slate of prepared
+/// statements, and the statement timeout, in one round trip. The driver
+/// names statements `s1`, `s2`, ... per process, so a statement another
+/// instance left on the lent server connection (the driver keeps a few for
+/// good) could carry the name of one of ours.
 pub fn begin_statement(statement_timeout_ms: u64) -> String {
-    format!("BEGIN; SET LOCAL statement_timeout = {statement_timeout_ms}")
+    format!("BEGIN; DEALLOCATE ALL; SET LOCAL statement_timeout = {statement_timeout_ms}")
 }
 
-/// Begins a checkout's transaction.
+/// Begins a checkout's transaction. The pooler makes `BEGIN` wait until it
+/// has a server connection to lend (up to its `query_wait_timeout`, two
+/// minutes by default); that is this checkout's wait for a connection, so it
+/// is bounded by the pool's wait timeout and answered as one (a retryable
+/// 503). A connection whose `BEGIN` failed or was abandoned is closed.
 pub(crate) async fn begin(
     mut object: Object<AsyncPgConnection>,
     begin: &str,
+    wait: Duration,
 ) -> Result<DbConn, PoolError> {
-    AnsiTransactionManager::begin_transaction_sql(&mut *object, begin)
-        .await
-        .map_err(|err| PoolError::Backend(ManagerError::QueryError(err)))?;
-    Ok(DbConn {
-        object: Some(object),
-        pooled: true,
-    })
+    let begun = tokio::time::timeout(
+        wait,
+        AnsiTransactionManager::begin_transaction_sql(&mut *object, begin),
+    )
+    .await;
+    let failure = match begun {
+        Ok(Ok(())) => {
+            return Ok(DbConn {
+                object: Some(object),
+                pooled: true,
+            });
+        }
+        Ok(Err(err)) => PoolError::Backend(ManagerError::QueryError(err)),
+        Err(_) => PoolError::Timeout(deadpool::managed::TimeoutType::Wait),
+    };
+    drop(Object::take(object));
+    Err(failure)
 }
 
 /// Opens a connection through a transaction pooler. diesel-async sets a new
@@ -188,8 +208,9 @@ pub(crate) async fn establish(
     learn_enum_types(&mut conn)
         .await
         .map_err(|err| setup_error(err.to_string()))?;
-    // diesel's transaction manager did not see this transaction begin.
-    conn.batch_execute("COMMIT")
+    // diesel's transaction manager did not see this transaction begin. What
+    // the set-up prepared stays with the driver, not on the server.
+    conn.batch_execute("DEALLOCATE ALL; COMMIT")
         .await
         .map_err(|err| setup_error(err.to_string()))?;
     Ok(conn)

@@ -24,6 +24,7 @@ mod logs;
 mod migrations;
 mod oauth;
 mod observability;
+mod pooler;
 mod replicas;
 mod schema;
 mod server_limits;
