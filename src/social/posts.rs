@@ -184,7 +184,7 @@ pub async fn update(
     let mut conn = services.pool.get().await?;
     let conn: &mut AsyncPgConnection = &mut conn;
     let before = writable(post::find(conn, id).await?, user_id)?;
-    if changes.title.is_none() && changes.content.is_none() && changes.status.is_none() {
+    if changes.is_empty() {
         return Ok(before);
     }
     conn.transaction::<_, AppError, _>(async move |conn| {
