@@ -58,7 +58,7 @@ pub async fn update(
     let mut conn = services.pool.get().await?;
     let result: AppResult<_> = async {
         let conn: &mut AsyncPgConnection = &mut conn;
-        if is_empty(&changes) {
+        if changes.is_empty() {
             return user::find(conn, user_id)
                 .await?
                 .ok_or_else(AppError::unauthenticated);
@@ -67,19 +67,6 @@ pub async fn update(
     }
     .await;
     conn.finish(result).await
-}
-
-fn is_empty(changes: &ProfileChanges) -> bool {
-    changes.name.is_none()
-        && changes.image.is_none()
-        && changes.current_role.is_none()
-        && changes.experience_level.is_none()
-        && changes.industry.is_none()
-        && changes.years_of_experience.is_none()
-        && changes.current_skills.is_none()
-        && changes.target_skills.is_none()
-        && changes.bio.is_none()
-        && changes.current_goals.is_none()
 }
 
 /// Checks every field; the first bad one is BAD_USER_INPUT naming it.

@@ -29,6 +29,32 @@ pub struct DocumentStore {
     apq: ApqCache,
 }
 
+/// The document a request runs, and the registration it asks for.
+#[derive(Debug)]
+pub struct Resolved {
+    /// The document's text.
+    pub document: Arc<str>,
+    /// An APQ registration, to be made only once the document has parsed
+    /// and validated ([`DocumentStore::register`]).
+    pub registration: Option<Registration>,
+}
+
+/// A document to keep under its hash (APQ), once it has proved valid.
+#[derive(Debug, Clone)]
+pub struct Registration {
+    hash: DocumentHash,
+    document: Arc<str>,
+}
+
+impl Resolved {
+    fn run(document: Arc<str>) -> Self {
+        Self {
+            document,
+            registration: None,
+        }
+    }
+}
+
 impl DocumentStore {
     /// A store of `manifest` (checked by the caller), refusing other
     /// documents when `only`, with an APQ cache of `apq_bytes`.
@@ -42,7 +68,7 @@ impl DocumentStore {
     }
 
     /// The document `request` runs, or why it may not run.
-    pub fn resolve(&self, request: DocumentRequest) -> Result<Arc<str>, DocumentError> {
+    pub fn resolve(&self, request: DocumentRequest) -> Result<Resolved, DocumentError> {
         match (request.query, request.named) {
             (None, None) => Err(DocumentError::Malformed(
                 "send a query, a documentId or extensions.persistedQuery".into(),
@@ -51,14 +77,15 @@ impl DocumentStore {
                 if self.only && self.manifest.get(&DocumentHash::of(&query)).is_none() {
                     return Err(DocumentError::TrustedRequired);
                 }
-                Ok(Arc::from(query))
+                Ok(Resolved::run(Arc::from(query)))
             }
             (None, Some(named)) => {
                 let hash = named.hash();
                 if let Some(document) = self.manifest.get(hash) {
-                    return Ok(Arc::from(document));
+                    return Ok(Resolved::run(Arc::from(document)));
                 }
-                self.apq.get(hash).ok_or(DocumentError::NotFound)
+                let document = self.apq.get(hash).ok_or(DocumentError::NotFound)?;
+                Ok(Resolved::run(document))
             }
             (Some(_), Some(Named::DocumentId(_))) => Err(DocumentError::Malformed(
                 "send either documentId or query, not both".into(),
@@ -67,15 +94,29 @@ impl DocumentStore {
                 if DocumentHash::of(&query) != hash {
                     return Err(DocumentError::HashMismatch);
                 }
-                if self.manifest.get(&hash).is_none() {
-                    if self.only {
-                        return Err(DocumentError::TrustedRequired);
-                    }
-                    self.apq.insert(hash, &query);
+                let document = Arc::from(query);
+                if self.manifest.get(&hash).is_some() {
+                    return Ok(Resolved::run(document));
                 }
-                Ok(Arc::from(query))
+                if self.only {
+                    return Err(DocumentError::TrustedRequired);
+                }
+                Ok(Resolved {
+                    registration: Some(Registration {
+                        hash,
+                        document: Arc::clone(&document),
+                    }),
+                    document,
+                })
             }
         }
+    }
+
+    /// Keeps a registered document in the APQ cache. Call it only for a
+    /// document that parsed and validated (it ran): a cache open to
+    /// anonymous clients must not fill with text no request can run.
+    pub fn register(&self, registration: Registration) {
+        self.apq.insert(registration.hash, registration.document);
     }
 
     /// True when a manifest document defines an operation named `name`: the
@@ -123,43 +164,70 @@ mod tests {
         }
     }
 
+    fn text(resolved: Result<Resolved, DocumentError>) -> Result<String, DocumentError> {
+        resolved.map(|resolved| resolved.document.to_string())
+    }
+
     #[test]
     fn trusted_only_runs_the_manifest_alone() {
         let store = store(true);
-        assert_eq!(store.resolve(by_hash(KNOWN)).as_deref(), Ok(KNOWN));
-        assert_eq!(store.resolve(plain(KNOWN)).as_deref(), Ok(KNOWN));
+        assert_eq!(text(store.resolve(by_hash(KNOWN))).as_deref(), Ok(KNOWN));
+        assert_eq!(text(store.resolve(plain(KNOWN))).as_deref(), Ok(KNOWN));
         assert_eq!(
-            store.resolve(plain("{ other }")),
+            text(store.resolve(plain("{ other }"))),
             Err(DocumentError::TrustedRequired)
         );
         assert_eq!(
-            store.resolve(by_hash("{ other }")),
+            text(store.resolve(by_hash("{ other }"))),
             Err(DocumentError::NotFound)
         );
         let register = DocumentRequest {
             query: Some("{ other }".into()),
             named: Some(Named::Apq(DocumentHash::of("{ other }"))),
         };
-        assert_eq!(store.resolve(register), Err(DocumentError::TrustedRequired));
+        assert_eq!(
+            text(store.resolve(register)),
+            Err(DocumentError::TrustedRequired)
+        );
         assert!(store.is_trusted_operation_name("Known"));
     }
 
     #[test]
-    fn apq_registers_after_checking_the_hash() {
+    fn apq_registers_after_checking_the_hash_once_told_to() {
         let store = store(false);
         let doc = "{ __typename }";
-        assert_eq!(store.resolve(by_hash(doc)), Err(DocumentError::NotFound));
+        assert_eq!(
+            text(store.resolve(by_hash(doc))),
+            Err(DocumentError::NotFound)
+        );
         let wrong = DocumentRequest {
             query: Some(doc.into()),
             named: Some(Named::Apq(DocumentHash::of("{ something_else }"))),
         };
-        assert_eq!(store.resolve(wrong), Err(DocumentError::HashMismatch));
-        let register = DocumentRequest {
+        assert_eq!(text(store.resolve(wrong)), Err(DocumentError::HashMismatch));
+        let register = || DocumentRequest {
             query: Some(doc.into()),
             named: Some(Named::Apq(DocumentHash::of(doc))),
         };
-        assert_eq!(store.resolve(register).as_deref(), Ok(doc));
-        assert_eq!(store.resolve(by_hash(doc)).as_deref(), Ok(doc));
-        assert_eq!(store.resolve(plain("{ any }")).as_deref(), Ok("{ any }"));
+        // Resolving runs the document; it is kept only when registered.
+        let resolved = store.resolve(register()).expect("runs");
+        assert_eq!(&*resolved.document, doc);
+        assert_eq!(
+            text(store.resolve(by_hash(doc))),
+            Err(DocumentError::NotFound)
+        );
+        let registration = store.resolve(register()).expect("runs").registration;
+        store.register(registration.expect("a registration"));
+        assert_eq!(text(store.resolve(by_hash(doc))).as_deref(), Ok(doc));
+        assert_eq!(
+            text(store.resolve(plain("{ any }"))).as_deref(),
+            Ok("{ any }")
+        );
+        // A manifest document needs no registration.
+        let known = DocumentRequest {
+            query: Some(KNOWN.into()),
+            named: Some(Named::Apq(DocumentHash::of(KNOWN))),
+        };
+        assert!(store.resolve(known).expect("runs").registration.is_none());
     }
 }

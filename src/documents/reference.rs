@@ -103,7 +103,7 @@ mod tests {
     fn both_shapes_are_read() {
         let hash = DocumentHash::of("{ a }");
         let apq = extensions(serde_json::json!({
-            "persistedQuery": { "version": 1, "sha256Hash": hash.as_str() }
+            "persistedQuery": { "version": 1, "sha256Hash": hash.to_string() }
         }));
         let read = DocumentRequest::read(Some(String::new()), None, &apq).expect("valid");
         assert_eq!(read.named, Some(Named::Apq(hash.clone())));

@@ -1,16 +1,18 @@
 //! Checks a request must pass before it is executed: the number of aliases,
-//! and every string and list a client sent, as literals in the document or as
-//! variables.
+//! and every string and list a client sent: literals in arguments and
+//! directives, variables, and the default values the document gives its
+//! variables (those come from the client too, and async-graphql uses them
+//! without any check of ours when a variable is not supplied).
 //!
 //! They run once per request on the parsed document (which async-graphql then
 //! reuses), not as a schema extension: an extension would also wrap the
-//! resolution of every field. Each variable and fragment is inspected once, so
-//! the work is linear in the size of the request.
+//! resolution of every field. Each variable, default and fragment is inspected
+//! once, so the work is linear in the size of the request.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Name, Request, Variables};
+use async_graphql::parser::types::{Directive, ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Name, Positioned, Request, Variables};
 use async_graphql_value::{ConstValue, Value};
 
 use crate::error::AppError;
@@ -39,17 +41,50 @@ fn check_document(document: &ExecutableDocument, variables: &Variables) -> Resul
     let mut inputs = Inputs {
         variables,
         seen: HashSet::new(),
+        defaults: defaults(document),
     };
-    for set in selection_sets(document) {
-        inputs.selection_set(set)?;
+    for (_, operation) in document.operations.iter() {
+        let operation = &operation.node;
+        inputs.directives(&operation.directives)?;
+        for definition in &operation.variable_definitions {
+            inputs.directives(&definition.node.directives)?;
+        }
+        inputs.selection_set(&operation.selection_set.node)?;
     }
-    // Variables no argument uses are still parsed and coerced: check them too.
+    for fragment in document.fragments.values() {
+        inputs.directives(&fragment.node.directives)?;
+        inputs.selection_set(&fragment.node.selection_set.node)?;
+    }
+    // Variables no argument uses are still parsed and coerced, and defaults
+    // no argument reached are still the client's text: check them too.
     for (name, value) in variables.iter() {
         if !inputs.seen.contains(name) {
             check_const(value, name.as_str())?;
         }
     }
+    for (name, values) in &inputs.defaults {
+        for value in values {
+            check_const(value, name.as_str())?;
+        }
+    }
     Ok(())
+}
+
+/// The default value of every variable of every operation, by name (two
+/// operations may give one name different defaults).
+fn defaults(document: &ExecutableDocument) -> HashMap<&Name, Vec<&ConstValue>> {
+    let mut defaults: HashMap<&Name, Vec<&ConstValue>> = HashMap::new();
+    for (_, operation) in document.operations.iter() {
+        for definition in &operation.node.variable_definitions {
+            if let Some(value) = &definition.node.default_value {
+                defaults
+                    .entry(&definition.node.name.node)
+                    .or_default()
+                    .push(&value.node);
+            }
+        }
+    }
+    defaults
 }
 
 /// The top-level selection sets of every operation and fragment.
@@ -86,6 +121,8 @@ fn count_aliases(document: &ExecutableDocument) -> usize {
 struct Inputs<'a> {
     variables: &'a Variables,
     seen: HashSet<&'a Name>,
+    /// Defaults not checked yet: taken out when an argument first uses their variable.
+    defaults: HashMap<&'a Name, Vec<&'a ConstValue>>,
 }
 
 impl<'a> Inputs<'a> {
@@ -96,13 +133,26 @@ impl<'a> Inputs<'a> {
                     for (name, value) in &field.node.arguments {
                         self.value(&value.node, name.node.as_str())?;
                     }
+                    self.directives(&field.node.directives)?;
                     self.selection_set(&field.node.selection_set.node)?;
                 }
                 Selection::InlineFragment(fragment) => {
+                    self.directives(&fragment.node.directives)?;
                     self.selection_set(&fragment.node.selection_set.node)?;
                 }
                 // Fragment definitions are walked on their own, once.
-                Selection::FragmentSpread(_) => {}
+                Selection::FragmentSpread(spread) => self.directives(&spread.node.directives)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the arguments of `directives` (validation refuses unknown ones,
+    /// but only after this walk: their arguments must not cost more first).
+    fn directives(&mut self, directives: &[Positioned<Directive>]) -> Result<(), AppError> {
+        for directive in directives {
+            for (name, value) in &directive.node.arguments {
+                self.value(&value.node, name.node.as_str())?;
             }
         }
         Ok(())
@@ -113,10 +163,15 @@ impl<'a> Inputs<'a> {
     fn value(&mut self, value: &Value, field: &str) -> Result<(), AppError> {
         match value {
             Value::Variable(name) => {
-                if let Some((name, value)) = self.variables.get_key_value(name)
-                    && self.seen.insert(name)
-                {
-                    check_const(value, field)?;
+                if let Some((name, value)) = self.variables.get_key_value(name) {
+                    if self.seen.insert(name) {
+                        check_const(value, field)?;
+                    }
+                } else if let Some(defaults) = self.defaults.remove(name) {
+                    // Not supplied: the default is the value the argument gets.
+                    defaults
+                        .into_iter()
+                        .try_for_each(|value| check_const(value, field))?;
                 }
                 Ok(())
             }
@@ -267,6 +322,35 @@ mod tests {
         assert_eq!(field_of(query, vars).as_deref(), Some("targetSkills"));
         let vars = serde_json::json!({ "s": vec!["x"; MAX_LIST_ITEMS] });
         assert_eq!(field_of(query, vars), None);
+    }
+
+    #[test]
+    fn defaults_and_directives_are_checked_like_supplied_values() {
+        let none = serde_json::json!({});
+        let used = r#"mutation($c: String! = "a\u0000b") { createReply(postId: "p", content: $c) { id } }"#;
+        assert_eq!(field_of(used, none.clone()).as_deref(), Some("content"));
+        // Supplied, the variable's default is unused, but still the client's text.
+        let supplied = serde_json::json!({ "c": "fine" });
+        assert_eq!(field_of(used, supplied).as_deref(), Some("c"));
+        let unused = r#"query($x: String = "\u0000") { me { id } }"#;
+        assert_eq!(field_of(unused, none.clone()).as_deref(), Some("x"));
+        let nested = r#"mutation($i: CreatePostInput! = { title: "t", content: ["\u0000"] }) { createPost(input: $i) { id } }"#;
+        assert_eq!(field_of(nested, none.clone()).as_deref(), Some("content"));
+        let in_fragment =
+            r#"query($p: ID = "\u0000") { ...F } fragment F on Query { post(id: $p) { id } }"#;
+        assert_eq!(field_of(in_fragment, none.clone()).as_deref(), Some("id"));
+        let directive = r#"{ me @include(if: "\u0000") { id } }"#;
+        assert_eq!(field_of(directive, none.clone()).as_deref(), Some("if"));
+        let entries = vec![r#""x""#; MAX_LIST_ITEMS + 1].join(",");
+        let long = format!(
+            "mutation($s: [String!] = [{entries}]) {{ updateProfile(input: {{ targetSkills: $s }}) {{ id }} }}"
+        );
+        assert_eq!(
+            field_of(&long, none.clone()).as_deref(),
+            Some("targetSkills")
+        );
+        let fine = r#"query($first: Int = 5, $x: String = "ok") { feed(first: $first) { edges { cursor } } }"#;
+        assert_eq!(field_of(fine, none), None);
     }
 
     #[test]

@@ -182,7 +182,7 @@ mod tests {
         let err = verdict("query Nope { noSuchField }").await.unwrap_err();
         let line = err.to_string();
         assert!(line.contains("noSuchField"), "{line}");
-        assert!(line.contains(DocumentHash::of("query Nope { noSuchField }").as_str()));
+        assert!(line.contains(&DocumentHash::of("query Nope { noSuchField }").to_string()));
         assert!(!line.contains('\n'));
         // The HTTP admission rules apply too: 31 aliases are one too many.
         let aliases: Vec<String> = (0..31).map(|i| format!("a{i}: __typename")).collect();

@@ -36,7 +36,7 @@ use crate::graphql::loaders::Loaders;
 use crate::http::AppState;
 use crate::http::auth::{self, RequestAuth};
 use crate::http::graphiql;
-use crate::http::graphql_request::{self, Batch};
+use crate::http::graphql_request::{self, Batch, Runnable};
 use crate::http::graphql_response::{ResponseMedia, accepts, coded_error};
 use crate::http::timeout;
 use crate::metrics;
@@ -102,7 +102,7 @@ pub async fn post(
 }
 
 /// One operation, its document found, or why it was refused.
-type Resolved = Result<Request, DocumentError>;
+type Resolved = Result<Runnable, DocumentError>;
 
 /// Executes `batch` for an authenticated request, within its statement cap;
 /// refused operations answer their error. A batch of queries reads from a
@@ -171,7 +171,10 @@ async fn run_on(
         let loaders = loaders.clone();
         async move {
             match resolved {
-                Ok(mut request) => {
+                Ok(Runnable {
+                    mut request,
+                    registration,
+                }) => {
                     request.data.insert(auth.viewer);
                     request.data.insert(auth.origin.clone());
                     request.data.insert(auth.device.clone());
@@ -181,7 +184,10 @@ async fn run_on(
                     }
                     let started = Arc::new(SessionsStarted::default());
                     request.data.insert(started.clone());
-                    let response = execute_one(&state.schema, request).await;
+                    let (response, executed) = execute_one(&state.schema, request).await;
+                    if executed && let Some(registration) = registration {
+                        state.documents.register(registration);
+                    }
                     if let Some(writers) = writers {
                         writers.add(auth.viewer.user_id());
                         writers.add(started.users());
@@ -217,7 +223,9 @@ fn read_target(
 ) -> Option<ReadTarget> {
     services.replicas.as_ref()?;
     let only_queries = batch.iter().all(|resolved| match resolved {
-        Ok(request) => is_query_operation(&request.query, request.operation_name.as_deref()),
+        Ok(Runnable { request, .. }) => {
+            is_query_operation(&request.query, request.operation_name.as_deref())
+        }
         Err(_) => true,
     });
     if !only_queries {
@@ -230,12 +238,18 @@ fn read_target(
 
 /// A copy of an operation as the client sent it, before any data was added.
 fn duplicate(resolved: &Resolved) -> Resolved {
-    let request = resolved.as_ref().map_err(Clone::clone)?;
+    let Runnable {
+        request,
+        registration,
+    } = resolved.as_ref().map_err(Clone::clone)?;
     let mut copy = Request::new(request.query.clone()).variables(request.variables.clone());
     copy.operation_name = request.operation_name.clone();
     copy.extensions = request.extensions.clone();
     copy.introspection_mode = request.introspection_mode;
-    Ok(copy)
+    Ok(Runnable {
+        request: copy,
+        registration: registration.clone(),
+    })
 }
 
 /// Whether some operation failed because its database could not be reached.
@@ -270,13 +284,14 @@ pub async fn get(
         Ok(operation) => operation,
         Err(err) => return media.error(StatusCode::BAD_REQUEST, &err.to_string()),
     };
-    let request = match operation.resolve(&state.documents) {
-        Ok(request) => request,
+    let runnable = match operation.resolve(&state.documents) {
+        Ok(runnable) => runnable,
         Err(err) => {
             let refused = Response::from_errors(vec![request_error(err)]);
             return media.respond(BatchResponse::Single(refused));
         }
     };
+    let request = &runnable.request;
     if !is_query_operation(&request.query, request.operation_name.as_deref()) {
         let mut response = media.error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -291,38 +306,69 @@ pub async fn get(
         Ok(auth) => auth,
         Err(err) => return media.app_error(err),
     };
-    media.respond(run(&state, Batch::Single(Ok(request)), &auth).await)
+    media.respond(run(&state, Batch::Single(Ok(runnable)), &auth).await)
 }
 
 /// Runs a batch, one operation after another (as async-graphql does).
 pub async fn execute<E: Executor>(executor: &E, batch: BatchRequest) -> BatchResponse {
     match batch {
         BatchRequest::Single(request) => {
-            BatchResponse::Single(execute_one(executor, request).await)
+            BatchResponse::Single(execute_one(executor, request).await.0)
         }
         BatchRequest::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(execute_one(executor, request).await);
+                responses.push(execute_one(executor, request).await.0);
             }
             BatchResponse::Batch(responses)
         }
     }
 }
 
-/// Admits and runs one operation; a panicking resolver becomes an
-/// INTERNAL_SERVER_ERROR response instead of a dropped connection.
-async fn execute_one<E: Executor>(executor: &E, request: Request) -> Response {
+/// Admits and runs one operation, and whether it was executed (see
+/// [`executed`]); a panicking resolver becomes an INTERNAL_SERVER_ERROR
+/// response instead of a dropped connection.
+async fn execute_one<E: Executor>(executor: &E, mut request: Request) -> (Response, bool) {
     let started = std::time::Instant::now();
-    let name = metrics::operation_label(request.operation_name.as_deref());
-    let kind = metrics::operation_kind(&request.query, request.operation_name.as_deref());
-    let response = admit_and_execute(executor, request).await;
-    metrics::graphql_operation(name, kind, response.errors.is_empty(), started.elapsed());
-    response
+    // Parsed once here; admission and execution reuse the document.
+    let requested = request.operation_name.take();
+    let (operation, parsed) = match request.parsed_query() {
+        Ok(document) => (
+            metrics::SelectedOperation::of(document, requested.as_deref()),
+            true,
+        ),
+        Err(_) => (metrics::SelectedOperation::none(), false),
+    };
+    request.operation_name = requested;
+    let kind = operation.kind();
+    let response = admit_and_execute(executor, request, parsed).await;
+    let executed = executed(&response);
+    metrics::graphql_operation(
+        operation.label(executed),
+        kind,
+        response.errors.is_empty(),
+        started.elapsed(),
+    );
+    (response, executed)
 }
 
-async fn admit_and_execute<E: Executor>(executor: &E, mut request: Request) -> Response {
-    if let Err(err) = admission::check(&mut request) {
+/// True when async-graphql executed the operation: it answers a document
+/// that does not parse or validate, or that names no operation of its own,
+/// with errors that have no path (and so do the checks before it), while
+/// an operation that ran has no error or one with a path (every error a
+/// resolver raises has one).
+fn executed(response: &Response) -> bool {
+    response.errors.is_empty() || response.errors.iter().any(|err| !err.path.is_empty())
+}
+
+async fn admit_and_execute<E: Executor>(
+    executor: &E,
+    mut request: Request,
+    parsed: bool,
+) -> Response {
+    // A document that does not parse has nothing to admit: execution
+    // reports its syntax error.
+    if parsed && let Err(err) = admission::check(&mut request) {
         return Response::from_errors(vec![request_error(err)]);
     }
     match AssertUnwindSafe(executor.execute(request))
@@ -416,6 +462,33 @@ mod tests {
         async fn boom(&self) -> i32 {
             "not a number".parse().expect("a resolver bug")
         }
+
+        async fn refused(&self) -> async_graphql::Result<i32> {
+            Err("refused".into())
+        }
+
+        async fn fine(&self) -> i32 {
+            1
+        }
+    }
+
+    #[tokio::test]
+    async fn only_operations_that_ran_count_as_executed() {
+        let schema = Schema::new(Panicky, EmptyMutation, EmptySubscription);
+        let executed_for = |query: &str, name: Option<&str>| {
+            let mut request = Request::new(query);
+            request.operation_name = name.map(str::to_owned);
+            let schema = schema.clone();
+            async move { execute_one(&schema, request).await.1 }
+        };
+        assert!(executed_for("{ fine }", None).await);
+        assert!(executed_for("query Q { fine refused }", None).await);
+        assert!(executed_for("{ refused }", None).await);
+        assert!(!executed_for("{ fine", None).await);
+        assert!(!executed_for("{ nope }", None).await);
+        assert!(!executed_for("query Q { fine }", Some("Other")).await);
+        assert!(!executed_for("query A { fine } query B { fine }", None).await);
+        assert!(!executed_for("{ boom }", None).await);
     }
 
     #[tokio::test]

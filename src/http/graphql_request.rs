@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::documents::reference::PERSISTED_QUERY;
-use crate::documents::{DocumentError, DocumentRequest, DocumentStore};
+use crate::documents::{DocumentError, DocumentRequest, DocumentStore, Registration};
 use crate::graphql::limits::MAX_BATCH;
 
 /// A request whose parameters are not a well-formed GraphQL-over-HTTP request.
@@ -59,17 +59,29 @@ pub struct Operation {
     extensions: Extensions,
 }
 
+/// An operation ready to run, and the APQ registration to make if it runs.
+pub struct Runnable {
+    /// The operation as async-graphql runs it.
+    pub request: Request,
+    /// Made once the operation has been executed (its document parsed and
+    /// validated), never before.
+    pub registration: Option<Registration>,
+}
+
 impl Operation {
     /// The operation as async-graphql runs it, its document found in
     /// `documents` when named by hash (or refused there).
-    pub fn resolve(self, documents: &DocumentStore) -> Result<Request, DocumentError> {
+    pub fn resolve(self, documents: &DocumentStore) -> Result<Runnable, DocumentError> {
         let wanted =
             DocumentRequest::read(self.query, self.document_id.as_deref(), &self.extensions)?;
-        let document = documents.resolve(wanted)?;
-        let mut request = Request::new(document.as_ref()).variables(self.variables);
+        let resolved = documents.resolve(wanted)?;
+        let mut request = Request::new(resolved.document.as_ref()).variables(self.variables);
         request.operation_name = self.operation_name;
         request.extensions = self.extensions;
-        Ok(request)
+        Ok(Runnable {
+            request,
+            registration: resolved.registration,
+        })
     }
 
     fn check(self) -> Result<Self, RequestParamsError> {
@@ -191,7 +203,9 @@ mod tests {
 
     fn single(body: &str) -> Request {
         match from_body(body.as_bytes()) {
-            Ok(Batch::Single(operation)) => operation.resolve(&documents()).expect("a document"),
+            Ok(Batch::Single(operation)) => {
+                operation.resolve(&documents()).expect("a document").request
+            }
             Ok(Batch::Batch(_)) => panic!("expected one request from {body}"),
             Err(err) => panic!("expected one request from {body}: {err}"),
         }
@@ -275,7 +289,8 @@ mod tests {
         let request = from_uri(&uri)
             .expect("a valid request")
             .resolve(&documents())
-            .expect("a document");
+            .expect("a document")
+            .request;
         assert_eq!(request.operation_name.as_deref(), Some("Q"));
         assert_eq!(request.variables.len(), 1);
         for bad in [

@@ -6,7 +6,7 @@
 //! values read at scrape time (pool, email outbox, build) in [`scrape`].
 //!
 //! Labels are bounded and `&'static str`: routes are the router's matched
-//! paths, operation names pass [`operation::operation_label`], codes and
+//! paths, operation names pass [`operation::SelectedOperation`], codes and
 //! rules are the program's own constants. The hot path (one HTTP request,
 //! one GraphQL operation) takes counter handles from [`handles`], so it
 //! allocates nothing once a label combination has been seen.
@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use axum::http::StatusCode;
 
-pub use operation::{operation_kind, operation_label};
+pub use operation::SelectedOperation;
 
 /// Family names, each with the prefix `growth_diary_`.
 pub mod names {

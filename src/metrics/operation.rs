@@ -1,22 +1,34 @@
 //! Bounded labels for GraphQL operations: their name and their type.
 //!
-//! Operation names are the client's to choose, so a name becomes a label
-//! only when it is registered ([`register_operation_names`], e.g. from the
-//! trusted documents) or among the first [`MAX_LEARNED_NAMES`] valid names
-//! seen; every other name is `other`, so no client can grow the label set.
+//! The label names the operation a request selects in its parsed document:
+//! its own name (the `operationName` parameter when given, else the name of
+//! the document's single operation), `anonymous` for an unnamed operation,
+//! and `other` when the request selects none (a document that does not parse,
+//! an `operationName` the document does not define). Operation names are the
+//! client's to choose, so a name becomes a label only when it is registered
+//! ([`register_operation_names`], e.g. from the trusted documents) or learned:
+//! among the first [`MAX_LEARNED_NAMES`] names of operations that were
+//! executed (parsed and validated); every other name is `other`, so no client
+//! can grow the label set, and requests that fail before execution teach
+//! nothing.
 
 use std::collections::HashSet;
 use std::sync::{LazyLock, PoisonError, RwLock};
 
-/// Names accepted without registration, first come first served.
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
+
+/// Names learned without registration, first come first served.
 pub const MAX_LEARNED_NAMES: usize = 100;
 /// Longest name used as a label.
 const MAX_NAME_LEN: usize = 64;
 
 /// The label of operations without a name.
 pub const ANONYMOUS: &str = "anonymous";
-/// The label of every name outside the bounded set.
+/// The label of every name outside the bounded set, and of requests that
+/// select no operation.
 pub const OTHER: &str = "other";
+/// The type label of requests that select no operation.
+pub const UNKNOWN_KIND: &str = "unknown";
 
 #[derive(Default)]
 struct Names {
@@ -40,23 +52,90 @@ pub fn register_operation_names<S: AsRef<str>>(names: impl IntoIterator<Item = S
     }
 }
 
-/// The label of an operation named `name`: the name itself when it is in the
-/// bounded set (registered, or learned while there was room), else `other`.
-pub fn operation_label(name: Option<&str>) -> &'static str {
-    let Some(name) = name else {
-        return ANONYMOUS;
-    };
-    if let Some(label) = NAMES
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .labels
-        .get(name)
-    {
-        return label;
+/// The operation a request selects, read from its parsed document before it
+/// runs; its label is settled once the outcome is known ([`Self::label`]).
+#[derive(Debug)]
+pub struct SelectedOperation {
+    name: Name,
+    kind: &'static str,
+}
+
+#[derive(Debug)]
+enum Name {
+    /// Already a label (or `anonymous`, `other`): nothing to learn.
+    Label(&'static str),
+    /// Not a label yet: learned only if the operation is executed.
+    Unknown(Box<str>),
+}
+
+impl SelectedOperation {
+    /// The operation `requested` (the request's `operationName`) selects in
+    /// `document`, as async-graphql selects it.
+    pub fn of(document: &ExecutableDocument, requested: Option<&str>) -> Self {
+        let selected = match (&document.operations, requested) {
+            (DocumentOperations::Single(operation), None) => Some((None, operation)),
+            (DocumentOperations::Multiple(operations), Some(name)) => operations
+                .get_key_value(name)
+                .map(|(name, operation)| (Some(name.as_str()), operation)),
+            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+                .iter()
+                .next()
+                .map(|(name, operation)| (Some(name.as_str()), operation)),
+            // An anonymous operation asked for by name, or several and no name.
+            _ => None,
+        };
+        let Some((name, operation)) = selected else {
+            return Self::none();
+        };
+        let kind = match operation.node.ty {
+            OperationType::Query => "query",
+            OperationType::Mutation => "mutation",
+            OperationType::Subscription => "subscription",
+        };
+        let name = match name {
+            None => Name::Label(ANONYMOUS),
+            Some(name) => lookup(name),
+        };
+        Self { name, kind }
     }
-    if !is_name(name) {
-        return OTHER;
+
+    /// A request that selects no operation (its document does not parse).
+    pub fn none() -> Self {
+        Self {
+            name: Name::Label(OTHER),
+            kind: UNKNOWN_KIND,
+        }
     }
+
+    /// The type label: `query`, `mutation`, `subscription` or `unknown`.
+    pub fn kind(&self) -> &'static str {
+        self.kind
+    }
+
+    /// The name label; a name outside the set is learned (while there is
+    /// room) only when the operation was `executed`.
+    pub fn label(self, executed: bool) -> &'static str {
+        match self.name {
+            Name::Label(label) => label,
+            Name::Unknown(name) if executed => learn(&name),
+            Name::Unknown(_) => OTHER,
+        }
+    }
+}
+
+/// The label of `name` when it is one already, `other` when it can never be
+/// one, else a name to learn.
+fn lookup(name: &str) -> Name {
+    let known = NAMES.read().unwrap_or_else(PoisonError::into_inner);
+    match known.labels.get(name) {
+        Some(label) => Name::Label(label),
+        None if known.learned >= MAX_LEARNED_NAMES || !is_name(name) => Name::Label(OTHER),
+        None => Name::Unknown(name.into()),
+    }
+}
+
+/// `name` as a label if there is room for one more, else `other`.
+fn learn(name: &str) -> &'static str {
     let mut known = NAMES.write().unwrap_or_else(PoisonError::into_inner);
     if let Some(label) = known.labels.get(name) {
         return label;
@@ -86,234 +165,66 @@ fn is_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'_')
 }
 
-/// The type of the operation `name` selects in `document` (`query`,
-/// `mutation`, `subscription`), or `unknown` when it cannot tell.
-///
-/// A scan of the document's top level, not a parse: async-graphql parses the
-/// document once to run it, and this label should not cost a second parse.
-pub fn operation_kind(document: &str, name: Option<&str>) -> &'static str {
-    let mut tokens = TopLevel::new(document);
-    while let Some(token) = tokens.next() {
-        match token {
-            // `{ ... }` at the top level: the query shorthand.
-            Token::Brace if name.is_none() => return "query",
-            Token::Name(word) => {
-                let kind = match word {
-                    "query" => "query",
-                    "mutation" => "mutation",
-                    "subscription" => "subscription",
-                    "fragment" => {
-                        tokens.skip_to_brace();
-                        continue;
-                    }
-                    _ => continue,
-                };
-                match name {
-                    None => return kind,
-                    Some(wanted) => {
-                        if let Some(Token::Name(found)) = tokens.next()
-                            && found == wanted
-                        {
-                            return kind;
-                        }
-                    }
-                }
-            }
-            Token::Brace => {}
-        }
-    }
-    "unknown"
-}
-
-/// What the scan sees outside every `{}` and `()`.
-#[derive(Debug, PartialEq, Eq)]
-enum Token<'a> {
-    Name(&'a str),
-    /// An opening brace at the top level (its block is skipped).
-    Brace,
-}
-
-/// Top-level tokens of a document: strings, comments and nested blocks skipped.
-struct TopLevel<'a> {
-    text: &'a str,
-    at: usize,
-}
-
-impl<'a> TopLevel<'a> {
-    fn new(text: &'a str) -> Self {
-        Self { text, at: 0 }
-    }
-
-    fn next(&mut self) -> Option<Token<'a>> {
-        let bytes = self.text.as_bytes();
-        let mut depth = 0usize;
-        while let Some(&byte) = bytes.get(self.at) {
-            match byte {
-                b'#' => self.skip_comment(),
-                b'"' => self.skip_string(),
-                b'{' | b'(' => {
-                    self.at += 1;
-                    if depth == 0 && byte == b'{' {
-                        self.skip_block(1);
-                        return Some(Token::Brace);
-                    }
-                    depth += 1;
-                }
-                b'}' | b')' => {
-                    self.at += 1;
-                    depth = depth.saturating_sub(1);
-                }
-                b'@' => {
-                    // A directive's name is not a keyword.
-                    self.at += 1;
-                    self.take_name();
-                }
-                b if b.is_ascii_alphabetic() || b == b'_' => {
-                    let word = self.take_name();
-                    if depth == 0 {
-                        return Some(Token::Name(word));
-                    }
-                }
-                _ => self.at += 1,
-            }
-        }
-        None
-    }
-
-    /// Skips past the next top-level block (a fragment's body).
-    fn skip_to_brace(&mut self) {
-        while let Some(token) = self.next() {
-            if token == Token::Brace {
-                return;
-            }
-        }
-    }
-
-    /// Skips to the end of a block whose `depth` openings were read.
-    fn skip_block(&mut self, mut depth: usize) {
-        let bytes = self.text.as_bytes();
-        while let Some(&byte) = bytes.get(self.at) {
-            match byte {
-                b'#' => self.skip_comment(),
-                b'"' => self.skip_string(),
-                b'{' | b'(' => {
-                    depth += 1;
-                    self.at += 1;
-                }
-                b'}' | b')' => {
-                    depth -= 1;
-                    self.at += 1;
-                    if depth == 0 {
-                        return;
-                    }
-                }
-                _ => self.at += 1,
-            }
-        }
-    }
-
-    fn take_name(&mut self) -> &'a str {
-        let bytes = self.text.as_bytes();
-        let start = self.at;
-        while bytes
-            .get(self.at)
-            .is_some_and(|b| b.is_ascii_alphanumeric() || *b == b'_')
-        {
-            self.at += 1;
-        }
-        // Both ends sit on ASCII bytes, so they are character boundaries.
-        self.text.get(start..self.at).unwrap_or_default()
-    }
-
-    fn skip_comment(&mut self) {
-        let bytes = self.text.as_bytes();
-        while bytes
-            .get(self.at)
-            .is_some_and(|b| *b != b'\n' && *b != b'\r')
-        {
-            self.at += 1;
-        }
-    }
-
-    /// Skips a string or block string starting at the current `"`.
-    fn skip_string(&mut self) {
-        let rest = &self.text.as_bytes()[self.at..];
-        if rest.starts_with(b"\"\"\"") {
-            self.at += 3;
-            while self.at < self.text.len() {
-                let rest = &self.text.as_bytes()[self.at..];
-                if rest.starts_with(b"\\\"\"\"") {
-                    self.at += 4;
-                } else if rest.starts_with(b"\"\"\"") {
-                    self.at += 3;
-                    return;
-                } else {
-                    self.at += 1;
-                }
-            }
-            return;
-        }
-        self.at += 1;
-        let bytes = self.text.as_bytes();
-        while let Some(&byte) = bytes.get(self.at) {
-            self.at += 1;
-            match byte {
-                b'\\' => self.at += 1,
-                b'"' | b'\n' => return,
-                _ => {}
-            }
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn kinds_are_read_from_the_top_level() {
-        assert_eq!(operation_kind("{ me { id } }", None), "query");
-        assert_eq!(operation_kind("query { me { id } }", None), "query");
-        assert_eq!(
-            operation_kind("mutation M($a: String = \"}{\") { signOut }", None),
-            "mutation"
-        );
-        assert_eq!(
-            operation_kind("subscription S { feedPostPublished { id } }", Some("S")),
-            "subscription"
-        );
-        let two = "# mutation\nquery Q @cached { me { id } }\n\
-                   fragment F on mutation { id }\n\
-                   mutation M { signOut }";
-        assert_eq!(operation_kind(two, Some("Q")), "query");
-        assert_eq!(operation_kind(two, Some("M")), "mutation");
-        assert_eq!(operation_kind(two, Some("F")), "unknown");
-        assert_eq!(
-            operation_kind(
-                "query Q(\"\"\"mutation { \\\"\"\" x\"\"\") { a } mutation M { b }",
-                Some("M")
-            ),
-            "mutation"
-        );
-        assert_eq!(operation_kind("", None), "unknown");
-        assert_eq!(operation_kind("not graphql at all", None), "unknown");
-        assert_eq!(operation_kind("{ unclosed", Some("X")), "unknown");
-        assert_eq!(operation_kind("é { a }", None), "query");
+    fn select(document: &str, requested: Option<&str>) -> SelectedOperation {
+        let document = async_graphql::parser::parse_query(document).expect("parses");
+        SelectedOperation::of(&document, requested)
     }
 
     #[test]
-    fn names_are_bounded() {
-        assert_eq!(operation_label(None), ANONYMOUS);
-        assert_eq!(operation_label(Some("not a name")), OTHER);
-        assert_eq!(operation_label(Some(&"x".repeat(65))), OTHER);
+    fn the_selected_operation_names_the_labels() {
+        let anonymous = select("{ me { id } }", None);
+        assert_eq!(anonymous.kind(), "query");
+        assert_eq!(anonymous.label(true), ANONYMOUS);
+        assert_eq!(select("mutation M { signOut }", None).kind(), "mutation");
+        let two =
+            "query SelectedQ { me { id } } subscription SelectedS { feedPostPublished { id } }";
+        assert_eq!(select(two, Some("SelectedS")).kind(), "subscription");
+        let ambiguous = select(two, None);
+        assert_eq!(
+            (ambiguous.kind(), ambiguous.label(true)),
+            (UNKNOWN_KIND, OTHER)
+        );
+        let unmatched = select(two, Some("SelectedNothing"));
+        assert_eq!(unmatched.label(true), OTHER);
+        let anonymous_by_name = select("{ me { id } }", Some("SelectedByName"));
+        assert_eq!(anonymous_by_name.label(true), OTHER);
+        assert_eq!(SelectedOperation::none().kind(), UNKNOWN_KIND);
+    }
+
+    // The only test that changes the process-wide set of names.
+    #[test]
+    fn names_are_learned_from_executed_operations_only() {
+        assert_eq!(
+            select("query NotRun { me { id } }", None).label(false),
+            OTHER
+        );
+        assert!(matches!(lookup("NotRun"), Name::Unknown(_)));
+        // The name of a document's single operation, without operationName.
+        assert_eq!(select("query Ran { me { id } }", None).label(true), "Ran");
+        // Learned, it keeps its label even when a later request fails.
+        assert_eq!(select("query Ran { me { id } }", None).label(false), "Ran");
+        let long = format!("query {} {{ me {{ id }} }}", "x".repeat(65));
+        assert_eq!(select(&long, None).label(true), OTHER);
         for i in 0..MAX_LEARNED_NAMES {
-            let _ = operation_label(Some(&format!("Learned{i}")));
+            let _ = select(&format!("query Learned{i} {{ me {{ id }} }}"), None).label(true);
         }
-        assert_eq!(operation_label(Some("OneTooMany")), OTHER);
-        assert_eq!(operation_label(Some("Learned0")), "Learned0");
+        assert_eq!(
+            select("query OneTooMany { me { id } }", None).label(true),
+            OTHER
+        );
         // A manifest's names are labels; nothing outside it is learned any more.
         register_operation_names(["RegisteredFeed"]);
-        assert_eq!(operation_label(Some("RegisteredFeed")), "RegisteredFeed");
-        assert_eq!(operation_label(Some("Unlisted")), OTHER);
+        assert_eq!(
+            select("query RegisteredFeed { me { id } }", None).label(false),
+            "RegisteredFeed"
+        );
+        assert_eq!(
+            select("query Unlisted { me { id } }", None).label(true),
+            OTHER
+        );
     }
 }

@@ -127,6 +127,9 @@ pub async fn update(
                 deadline: edit.deadline,
                 completed_at,
             };
+            if changes.is_empty() {
+                return Ok(goal);
+            }
             let updated = goal::update(conn, id, &changes).await?;
             let delta = achievements::worth(period, status, true)
                 - achievements::worth(goal.period, goal.status, true);

@@ -183,7 +183,7 @@ pub async fn update(
     let updated = async {
         let conn: &mut AsyncPgConnection = &mut checkout;
         let before = writable(post::find(conn, id).await?, user_id)?;
-        if changes.title.is_none() && changes.content.is_none() && changes.status.is_none() {
+        if changes.is_empty() {
             return Ok(before);
         }
         conn.transaction::<_, AppError, _>(async move |conn| {

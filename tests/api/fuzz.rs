@@ -2,12 +2,16 @@
 //! reads the real server's schema by introspection and sends generated
 //! queries and mutations, valid and invalid, to every root field for a small
 //! time budget. Each request is signed in as a user of its own (see
-//! `.ci/tools/fuzz_hooks.py`), so authenticated paths are reached too. A 5xx
-//! or an INTERNAL_SERVER_ERROR anywhere fails the test; its output lists each
-//! failing request with a curl line that reproduces it.
+//! `.ci/tools/fuzz_hooks.py`), or as the owner of the goal, post or reply it
+//! names, so authenticated paths and owners' updates are reached too; half
+//! of the documents have every nullable input explicitly `null` or left out.
+//! A 5xx or an INTERNAL_SERVER_ERROR anywhere fails the test; its output
+//! lists each failing request with a curl line that reproduces it.
 //!
-//! `FUZZ_SECONDS` (default 60) sets the budget, `FUZZ_SEED` replays a run
-//! (schemathesis prints the seed it used).
+//! `FUZZ_SECONDS` (default 100) sets the budget, `FUZZ_EXAMPLES` the cases
+//! per operation instead (then without a time budget unless `FUZZ_SECONDS`
+//! is set too), `FUZZ_SEED` replays a run (schemathesis prints the seed it
+//! used).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,6 +25,11 @@ use crate::harness::{TestServer, factories, tools};
 const FUZZ_USERS: usize = 1_000;
 /// The password of every fuzz user (so `signIn` and friends can succeed).
 const FUZZ_PASSWORD: &str = "fuzz-password-1";
+/// Fuzz users that own a goal, a published post and a reply each.
+const FUZZ_OWNERS: i64 = 50;
+/// The CI budget, in seconds: about 1,300 cases (some 25 per operation, and
+/// the stateful phase) in a debug build on 2 cores.
+const FUZZ_SECONDS: &str = "100";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzzing_every_operation_finds_no_internal_error() {
@@ -36,28 +45,61 @@ async fn fuzzing_every_operation_finds_no_internal_error() {
     let work = WorkDir::new();
     let tokens_file = work.path().join("tokens");
     std::fs::write(&tokens_file, session_tokens.join("\n")).expect("write the tokens");
+    let owned = owned_rows(&client).await;
+    let owners_file = work.path().join("owners");
+    let owners: Vec<String> = owned
+        .iter()
+        .map(|row| format!("{} {}", row.id, session_tokens[row.owner - 1]))
+        .collect();
+    std::fs::write(&owners_file, owners.join("\n")).expect("write the owners");
     let config = work.path().join("schemathesis.toml");
+    let of_kind = |kind: &str| -> Vec<String> {
+        owned
+            .iter()
+            .filter(|row| row.kind == kind)
+            .map(|row| row.id.clone())
+            .collect()
+    };
     let dictionaries = Dictionaries {
-        post_ids: ids(&client, "SELECT id FROM posts ORDER BY id").await,
-        reply_ids: ids(&client, "SELECT id FROM replies ORDER BY id LIMIT 20").await,
+        post_ids: [
+            ids(&client, "SELECT id FROM posts WHERE title NOT LIKE 'Fuzz %' ORDER BY id").await,
+            of_kind("post"),
+        ]
+        .concat(),
+        reply_ids: [
+            ids(&client, "SELECT id FROM replies WHERE content <> 'Fuzz reply' ORDER BY id LIMIT 20")
+                .await,
+            of_kind("reply"),
+        ]
+        .concat(),
+        goal_ids: of_kind("goal"),
         user_ids: ids(&client, "SELECT id FROM users ORDER BY id LIMIT 20").await,
     };
     let base = std::fs::read_to_string(tools::ci_dir().join("tools/schemathesis.toml"))
         .expect("read .ci/tools/schemathesis.toml");
     std::fs::write(&config, format!("{base}\n{}", dictionaries.toml())).expect("write the config");
 
-    let seconds = std::env::var("FUZZ_SECONDS").unwrap_or_else(|_| "60".into());
+    let examples = std::env::var("FUZZ_EXAMPLES").ok();
+    let seconds = std::env::var("FUZZ_SECONDS")
+        .ok()
+        .or_else(|| examples.is_none().then(|| FUZZ_SECONDS.to_owned()));
     let mut fuzz = Command::new(&schemathesis);
     fuzz.current_dir(work.path())
         .env("SCHEMATHESIS_HOOKS", "fuzz_hooks")
         .env("PYTHONPATH", tools::ci_dir().join("tools"))
         .env("FUZZ_TOKENS_FILE", &tokens_file)
+        .env("FUZZ_OWNERS_FILE", &owners_file)
         .arg("--config-file")
         .arg(&config)
         .arg("run")
-        .arg(server.url("/graphql"))
-        .args(["--max-time", &seconds])
-        .args([
+        .arg(server.url("/graphql"));
+    if let Some(seconds) = &seconds {
+        fuzz.args(["--max-time", seconds]);
+    }
+    if let Some(examples) = &examples {
+        fuzz.args(["--max-examples", examples]);
+    }
+    fuzz.args([
             "--workers",
             "2",
             "--no-color",
@@ -123,6 +165,56 @@ async fn fuzz_users(client: &tokio_postgres::Client) -> Vec<String> {
     tokens
 }
 
+/// A row owned by a fuzz user: its kind (`goal`, `post`, `reply`), id, and
+/// owner (n of `fuzz<n>@example.com`, the n-th token).
+struct OwnedRow {
+    kind: String,
+    id: String,
+    owner: usize,
+}
+
+/// Gives each of the first [`FUZZ_OWNERS`] fuzz users a goal, a published
+/// post and a reply on it. The hooks sign a request that names one of them in
+/// as its owner, so updates and deletes get past their ownership checks to
+/// the work behind them (an empty `updateGoal` failed there, unfound).
+async fn owned_rows(client: &tokio_postgres::Client) -> Vec<OwnedRow> {
+    let rows = client
+        .query(
+            "WITH owners AS (
+                 SELECT u.id AS user_id, n FROM generate_series(1, $1::bigint) n
+                 JOIN users u ON u.email = 'fuzz' || n || '@example.com'
+             ), new_goals AS (
+                 INSERT INTO goals (user_id, title, period, deadline)
+                 SELECT user_id, 'Fuzz goal ' || n, 'WEEKLY', now() + interval '30 days' FROM owners
+                 RETURNING id, user_id
+             ), new_posts AS (
+                 INSERT INTO posts (author_id, title, content, status)
+                 SELECT user_id, 'Fuzz post ' || n, 'Fuzzed', 'PUBLISHED' FROM owners
+                 RETURNING id, author_id
+             ), new_replies AS (
+                 INSERT INTO replies (author_id, post_id, content)
+                 SELECT author_id, id, 'Fuzz reply' FROM new_posts
+                 RETURNING id, author_id
+             )
+             SELECT 'goal', g.id, o.n FROM new_goals g JOIN owners o ON o.user_id = g.user_id
+             UNION ALL
+             SELECT 'post', p.id, o.n FROM new_posts p JOIN owners o ON o.user_id = p.author_id
+             UNION ALL
+             SELECT 'reply', r.id, o.n FROM new_replies r JOIN owners o ON o.user_id = r.author_id",
+            &[&FUZZ_OWNERS],
+        )
+        .await
+        .expect("insert the owned rows");
+    assert_eq!(rows.len() as i64, 3 * FUZZ_OWNERS);
+    rows.iter()
+        .map(|row| OwnedRow {
+            kind: row.get(0),
+            id: row.get::<_, uuid::Uuid>(1).to_string(),
+            owner: usize::try_from(row.get::<_, i64>(2)).expect("a positive n"),
+        })
+        .collect()
+}
+
 /// From schemathesis's summary: ("Selected: S/N", "Tested: T") as (Some((S, N)), Some(T)).
 fn coverage(stdout: &str) -> (Option<(usize, usize)>, Option<usize>) {
     let field = |name: &str| {
@@ -156,6 +248,7 @@ async fn ids(client: &tokio_postgres::Client, sql: &str) -> Vec<String> {
 struct Dictionaries {
     post_ids: Vec<String>,
     reply_ids: Vec<String>,
+    goal_ids: Vec<String>,
     user_ids: Vec<String>,
 }
 
@@ -165,6 +258,7 @@ impl Dictionaries {
         let dictionaries = [
             ("post_ids", &self.post_ids),
             ("reply_ids", &self.reply_ids),
+            ("goal_ids", &self.goal_ids),
             ("user_ids", &self.user_ids),
             ("emails", &emails),
             ("passwords", &vec![FUZZ_PASSWORD.to_string()]),
@@ -179,6 +273,8 @@ impl Dictionaries {
             ("Mutation.createReply.postId", "post_ids"),
             ("Mutation.updateReply.id", "reply_ids"),
             ("Mutation.deleteReply.id", "reply_ids"),
+            ("Mutation.updateGoal.id", "goal_ids"),
+            ("Mutation.deleteGoal.id", "goal_ids"),
             ("Mutation.signIn.email", "emails"),
             ("Mutation.requestPasswordReset.email", "emails"),
             ("Mutation.signIn.password", "passwords"),

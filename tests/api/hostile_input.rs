@@ -119,6 +119,66 @@ async fn huge_lists_are_refused_before_their_entries_are_read() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn variable_defaults_and_nested_literals_are_checked_like_supplied_values() {
+    let server = TestServer::start().await;
+    let ada = server.sign_up("ada@example.com").await;
+    let post = ada.post("Day one", "PUBLISHED").await;
+
+    // A default with NUL, used because the variable is not supplied.
+    let reply = format!(
+        r#"mutation($c: String! = "a\u0000b") {{ createReply(postId: "{post}", content: $c) {{ id }} }}"#
+    );
+    assert_bad_input(&ada.gql(&reply, json!({})).await, "content");
+    // Supplied, the default is unused but still the client's text.
+    let body = ada.gql(&reply, json!({ "c": "fine" })).await;
+    assert_bad_input(&body, "c");
+    // Nested in an input object's default, and in a list inside a literal.
+    let nested = r#"mutation($i: CreatePostInput! = { title: "t", content: "x\u0000" }) { createPost(input: $i) { id } }"#;
+    assert_bad_input(&ada.gql(nested, json!({})).await, "content");
+    let literal =
+        r#"mutation { updateProfile(input: { currentSkills: ["ok", "b\u0000"] }) { id } }"#;
+    assert_bad_input(&ada.gql(literal, json!({})).await, "currentSkills");
+
+    // A 90,000-entry list as a default.
+    let entries = vec![r#""s""#; 90_000].join(",");
+    let huge = format!(
+        "mutation($s: [String!] = [{entries}]) {{ updateProfile(input: {{ targetSkills: $s }}) {{ id }} }}"
+    );
+    assert_bad_input(&ada.gql(&huge, json!({})).await, "targetSkills");
+    // Lengths are the domain's checks, whichever way the value came.
+    let long_title = format!(
+        r#"mutation($i: CreatePostInput! = {{ title: "{}", content: "x" }}) {{ createPost(input: $i) {{ id }} }}"#,
+        "t".repeat(1_000)
+    );
+    assert_bad_input(&ada.gql(&long_title, json!({})).await, "title");
+
+    let count = |table: &'static str| {
+        let server = &server;
+        async move {
+            server
+                .db
+                .client()
+                .await
+                .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+                .await
+                .expect("count rows")
+                .get::<_, i64>(0)
+        }
+    };
+    assert_eq!(count("replies").await, 0);
+    assert_eq!(count("posts").await, 1, "only the first post was stored");
+    // A good default is used as any value.
+    let good = format!(
+        r#"mutation($c: String! = "Well done") {{ createReply(postId: "{post}", content: $c) {{ content }} }}"#
+    );
+    let body = ada.gql(&good, json!({})).await;
+    assert_eq!(
+        body["data"]["createReply"]["content"], "Well done",
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_export_costs_half_the_budget_and_is_limited_per_user() {
     let server = TestServer::start().await;
     let ada = server.sign_up("ada@example.com").await;

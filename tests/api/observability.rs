@@ -749,6 +749,70 @@ async fn metrics_count_known_traffic() {
     assert_eq!(other.status(), StatusCode::NOT_FOUND);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_labels_name_operations_that_ran() {
+    let db = TestDb::new().await;
+    let server = ServerProcess::start(&db, &[("METRICS_TOKEN", TOKEN)]);
+    let metrics_url = server.url("/metrics");
+    // More names than the set may learn, none of them an operation that
+    // ran: a document that does not parse, an operationName the document
+    // does not define, an operation that does not validate.
+    for n in 0..=100 {
+        let name = format!("attacker_label_{n:03}");
+        let refused = match n % 3 {
+            0 => json!({ "query": "x", "operationName": name }),
+            1 => json!({ "query": "query Real { __typename }", "operationName": name }),
+            _ => json!({ "query": format!("query {name} {{ noSuchField }}") }),
+        };
+        let body = server.post_graphql(None, &refused).await;
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{body}"
+        );
+    }
+    let feed_page = "query FeedPage { feed(first: 1) { edges { cursor } } }";
+    let body = server
+        .post_graphql(
+            None,
+            &json!({ "query": feed_page, "operationName": "FeedPage" }),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+    // A named operation sent without operationName is labelled by its own name.
+    let own_name = "query FeedForMetrics { feed(first: 1) { edges { cursor } } }";
+    let body = server
+        .post_graphql(None, &json!({ "query": own_name }))
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
+
+    let operations = "growth_diary_graphql_operations_total";
+    let scraped = wait_for_scrape(&metrics_url, |s| {
+        s.value(operations, &[("operation", "FeedForMetrics")]) == Some(1.0)
+    })
+    .await;
+    assert!(
+        !scraped.text.contains("attacker_label"),
+        "refused requests teach no label:\n{}",
+        scraped.text
+    );
+    let ok = |name: &str| {
+        scraped.value(
+            operations,
+            &[("operation", name), ("type", "query"), ("outcome", "ok")],
+        )
+    };
+    assert_eq!(ok("FeedPage"), Some(1.0), "{}", scraped.text);
+    let other = |kind: &str| {
+        scraped.value(
+            operations,
+            &[("operation", "other"), ("type", kind), ("outcome", "error")],
+        )
+    };
+    // 68 select no operation; 33 select one that does not validate.
+    assert_eq!(other("unknown"), Some(68.0), "{}", scraped.text);
+    assert_eq!(other("query"), Some(33.0), "{}", scraped.text);
+}
+
 // ------------------------------------------------------------------ helpers
 
 /// A parsed scrape: every sample with its labels.

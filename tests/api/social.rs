@@ -672,3 +672,93 @@ async fn the_feed_says_which_posts_the_viewer_likes() {
         .collect();
     assert_eq!(on_page, vec![false, true, false]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn updates_with_nothing_to_change_answer_the_unchanged_object() {
+    let server = TestServer::start().await;
+    let alice = server.sign_up("alice@example.com").await;
+
+    // Every update mutation of the schema is covered below.
+    let schema = alice
+        .gql(
+            "{ __schema { mutationType { fields { name } } } }",
+            json!({}),
+        )
+        .await;
+    let updates: HashSet<&str> = schema["data"]["__schema"]["mutationType"]["fields"]
+        .as_array()
+        .expect("mutations")
+        .iter()
+        .filter_map(|field| field["name"].as_str())
+        .filter(|name| name.starts_with("update"))
+        .collect();
+    // updateReply's only input, `content`, is required: it always changes something.
+    assert_eq!(
+        updates,
+        HashSet::from(["updateGoal", "updatePost", "updateProfile", "updateReply"])
+    );
+
+    let goal_fields = "id title period status startDate deadline completedAt createdAt updatedAt";
+    let create =
+        format!("mutation($i: CreateGoalInput!) {{ createGoal(input: $i) {{ {goal_fields} }} }}");
+    let body = alice
+        .gql(&create, json!({ "i": { "title": "Ship", "period": "WEEKLY", "deadline": "2030-01-07T00:00:00Z" } }))
+        .await;
+    let goal = body["data"]["createGoal"].clone();
+    let update = format!(
+        "mutation($id: ID!, $i: UpdateGoalInput!) {{ updateGoal(id: $id, input: $i) {{ {goal_fields} }} }}"
+    );
+    for input in [
+        json!({}),
+        json!({ "title": null, "period": null, "status": null }),
+        json!({ "title": null, "period": null, "startDate": null, "deadline": null, "status": null }),
+    ] {
+        let body = alice
+            .gql(&update, json!({ "id": goal["id"], "i": input }))
+            .await;
+        assert_eq!(body["data"]["updateGoal"], goal, "{input}: {body}");
+    }
+
+    let post_fields = "id title content status createdAt updatedAt";
+    let id = alice.post("Unchanged", "PUBLISHED").await;
+    let update = format!(
+        "mutation($id: ID!, $i: UpdatePostInput!) {{ updatePost(id: $id, input: $i) {{ {post_fields} }} }}"
+    );
+    let before = alice
+        .gql(
+            &format!("query($id: ID!) {{ post(id: $id) {{ {post_fields} }} }}"),
+            json!({ "id": id }),
+        )
+        .await["data"]["post"]
+        .clone();
+    for input in [
+        json!({}),
+        json!({ "title": null, "content": null, "status": null }),
+    ] {
+        let body = alice.gql(&update, json!({ "id": id, "i": input })).await;
+        assert_eq!(body["data"]["updatePost"], before, "{input}: {body}");
+    }
+
+    // In a profile edit, null clears a field: only `{}` leaves it all alone.
+    let profile_fields = "id name image currentRole experienceLevel industry yearsOfExperience \
+                          currentSkills targetSkills bio currentGoals";
+    let me = alice
+        .gql(&format!("{{ me {{ {profile_fields} }} }}"), json!({}))
+        .await["data"]["me"]
+        .clone();
+    let update = format!(
+        "mutation($i: ProfileInput!) {{ updateProfile(input: $i) {{ {profile_fields} }} }}"
+    );
+    let body = alice.gql(&update, json!({ "i": {} })).await;
+    assert_eq!(body["data"]["updateProfile"], me, "{body}");
+    let all_null = json!({ "i": {
+        "name": null, "image": null, "currentRole": null, "experienceLevel": null,
+        "industry": null, "yearsOfExperience": null, "currentSkills": null,
+        "targetSkills": null, "bio": null, "currentGoals": null } });
+    let body = alice.gql(&update, all_null).await;
+    assert_eq!(
+        (error_code(&body), field(&body)),
+        (Some("BAD_USER_INPUT"), "experienceLevel"),
+        "{body}"
+    );
+}

@@ -301,6 +301,88 @@ async fn automatic_persisted_queries_register_then_run_by_hash() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apq_keeps_only_documents_that_parse_and_validate() {
+    let server = TestServer::start().await;
+    for document in [
+        "x",
+        "{",
+        "query Nope { noSuchField }",
+        "{ me { id } } { __typename }",
+    ] {
+        let hash = sha256(document);
+        let register = json!({ "query": document, "extensions": apq(&hash) });
+        let (_, body) = post(&server, "application/json", &register).await;
+        assert_eq!(
+            error_code(&body),
+            Some("BAD_USER_INPUT"),
+            "{document}: {body}"
+        );
+        let (_, body) = post(
+            &server,
+            "application/json",
+            &json!({ "extensions": apq(&hash) }),
+        )
+        .await;
+        assert_eq!(
+            body["errors"][0]["message"], "PersistedQueryNotFound",
+            "{document} was kept: {body}"
+        );
+        let (_, body) = get(&server, &[("extensions", apq(&hash).to_string())]).await;
+        assert_eq!(
+            body["errors"][0]["message"], "PersistedQueryNotFound",
+            "{document} was kept: {body}"
+        );
+    }
+    // A valid document is kept even when its resolver refuses the caller.
+    let mine = "query Mine { unreadNotificationCount }";
+    let register = json!({ "query": mine, "extensions": apq(&sha256(mine)) });
+    let (_, body) = post(&server, "application/json", &register).await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+    let (_, body) = post(
+        &server,
+        "application/json",
+        &json!({ "extensions": apq(&sha256(mine)) }),
+    )
+    .await;
+    assert_eq!(error_code(&body), Some("UNAUTHENTICATED"), "{body}");
+
+    // Over a WebSocket: an invalid subscription is not kept, a running one is.
+    let mut socket = WsClient::connect(&server, None).await;
+    let invalid = "subscription Nope { noSuchField }";
+    let valid = "subscription Kept { feedPostPublished { id } }";
+    for (id, document) in [("invalid", invalid), ("valid", valid)] {
+        socket
+            .send(json!({ "id": id, "type": "subscribe", "payload": { "query": document, "extensions": apq(&sha256(document)) } }))
+            .await;
+    }
+    let refused = socket.next_for("invalid").await;
+    assert!(
+        refused["payload"]["errors"][0]["message"].is_string(),
+        "{refused}"
+    );
+    assert_eq!(socket.next_for("invalid").await["type"], "complete");
+    wait_for_subscribers(&server, 1).await;
+    socket
+        .send(json!({ "id": "again", "type": "subscribe", "payload": { "query": "", "extensions": apq(&sha256(invalid)) } }))
+        .await;
+    let missing = socket.next_for("again").await;
+    assert_eq!(
+        missing["payload"][0]["message"], "PersistedQueryNotFound",
+        "{missing}"
+    );
+    let (_, body) = post(
+        &server,
+        "application/json",
+        &json!({ "extensions": apq(&sha256(valid)) }),
+    )
+    .await;
+    assert_ne!(
+        body["errors"][0]["message"], "PersistedQueryNotFound",
+        "the running subscription's document was kept: {body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn subscriptions_run_by_hash() {
     let db = Arc::new(TestDb::new().await);
     let trusted = trusted_only_server(db.clone()).await;

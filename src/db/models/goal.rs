@@ -49,6 +49,18 @@ pub struct GoalChanges {
     pub completed_at: Option<Option<DateTime<Utc>>>,
 }
 
+impl GoalChanges {
+    /// True when nothing would change (diesel refuses an empty `SET`).
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none()
+            && self.period.is_none()
+            && self.status.is_none()
+            && self.start_date.is_none()
+            && self.deadline.is_none()
+            && self.completed_at.is_none()
+    }
+}
+
 /// Filters of a goal list.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GoalFilter {

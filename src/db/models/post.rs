@@ -55,6 +55,13 @@ pub struct PostChanges {
     pub status: Option<PostStatus>,
 }
 
+impl PostChanges {
+    /// True when nothing would change (diesel refuses an empty `SET`).
+    pub fn is_empty(&self) -> bool {
+        self.title.is_none() && self.content.is_none() && self.status.is_none()
+    }
+}
+
 impl Post {
     /// The keyset of this post in newest-first lists.
     pub fn keyset(&self) -> Keyset {

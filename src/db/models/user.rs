@@ -110,6 +110,22 @@ pub struct ProfileChanges {
     pub current_goals: Option<Vec<String>>,
 }
 
+impl ProfileChanges {
+    /// True when nothing would change (diesel refuses an empty `SET`).
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none()
+            && self.image.is_none()
+            && self.current_role.is_none()
+            && self.experience_level.is_none()
+            && self.industry.is_none()
+            && self.years_of_experience.is_none()
+            && self.current_skills.is_none()
+            && self.target_skills.is_none()
+            && self.bio.is_none()
+            && self.current_goals.is_none()
+    }
+}
+
 /// The user with this (normalized) email, if any.
 pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> QueryResult<Option<User>> {
     users::table

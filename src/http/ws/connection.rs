@@ -172,16 +172,25 @@ impl Connection {
                                 continue;
                             }
                             let document_id = documents::subscribe_document_id(text.as_str());
-                            if let Err(err) = documents::resolve(&self.state.documents, &mut payload, document_id) {
-                                send(socket, operation_error(&id, err)).await?;
-                                continue;
-                            }
+                            let registration = match documents::resolve(&self.state.documents, &mut payload, document_id) {
+                                Ok(registration) => registration,
+                                Err(err) => {
+                                    send(socket, operation_error(&id, err)).await?;
+                                    continue;
+                                }
+                            };
                             if let Err(err) = admission::check(&mut payload) {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
                             match Box::pin(subscriptions.subscribe(&subscriber, id.clone(), payload)).await {
-                                Ok(messages) => messages,
+                                Ok(messages) => {
+                                    // Running, so its document parsed and validated.
+                                    if subscriptions.contains(&id) && let Some(registration) = registration {
+                                        self.state.documents.register(registration);
+                                    }
+                                    messages
+                                }
                                 Err(err) => vec![message::error(&id, err)],
                             }
                         }

@@ -2,23 +2,25 @@
 //! payload's `extensions.persistedQuery` or `documentId`, resolved as HTTP
 //! requests are (trusted documents, APQ).
 
-use crate::documents::{DocumentError, DocumentRequest, DocumentStore};
+use crate::documents::{DocumentError, DocumentRequest, DocumentStore, Registration};
 
 /// Puts the document a `subscribe` names by hash (or sends) into `payload`,
-/// as HTTP requests get theirs.
+/// as HTTP requests get theirs; the APQ registration it asks for is the
+/// caller's to make once the subscription runs.
 pub fn resolve(
     store: &DocumentStore,
     payload: &mut async_graphql::Request,
     document_id: Option<String>,
-) -> Result<(), DocumentError> {
+) -> Result<Option<Registration>, DocumentError> {
     let query = std::mem::take(&mut payload.query);
     let wanted = DocumentRequest::read(
         (!query.is_empty()).then_some(query),
         document_id.as_deref(),
         &payload.extensions,
     )?;
-    payload.query = store.resolve(wanted)?.to_string();
-    Ok(())
+    let resolved = store.resolve(wanted)?;
+    payload.query = resolved.document.to_string();
+    Ok(resolved.registration)
 }
 
 /// The `documentId` of a `subscribe` message's payload, which async-graphql's
