@@ -16,6 +16,7 @@ mod hostile_input;
 mod http_basics;
 mod import;
 mod live;
+mod live_costs;
 mod logs;
 mod migrations;
 mod oauth;
