@@ -114,7 +114,10 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
         capacity: http::ws::Capacity::new(
             usize::try_from(live.ws_max_sockets).unwrap_or(usize::MAX),
             usize::try_from(live.ws_max_sockets_per_address).unwrap_or(usize::MAX),
+            usize::try_from(live.ws_max_anonymous_subscriptions_per_address).unwrap_or(usize::MAX),
         ),
+        pricer: Arc::new(graphql::pricing::Pricer::new()),
+        shared: http::ws::SharedRuns::new(),
     };
     let schema = graphql::builder()
         .data(services.clone())

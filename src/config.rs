@@ -609,6 +609,10 @@ pub struct LiveConfig {
     #[arg(long, env = "WS_MAX_SOCKETS_PER_ADDRESS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub ws_max_sockets_per_address: u32,
 
+    /// Subscriptions the anonymous WebSockets of one client address (an IPv6 /64) may hold together on one instance.
+    #[arg(long, env = "WS_MAX_ANONYMOUS_SUBSCRIPTIONS_PER_ADDRESS", default_value_t = 200, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    pub ws_max_anonymous_subscriptions_per_address: u32,
+
     /// Largest WebSocket message a client may send, in bytes (larger: close 1009).
     #[arg(long, env = "WS_MAX_MESSAGE_BYTES", default_value_t = 65_536, value_parser = clap::value_parser!(u32).range(1024..=16 * 1024 * 1024))]
     pub ws_max_message_bytes: u32,

@@ -45,7 +45,10 @@ impl Topic {
 /// What an inbox yields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Received {
-    Delivery(Delivery),
+    /// A delivery, with its number on this instance: every inbox gets one
+    /// dispatch under the same number, so subscriptions of different
+    /// sockets can tell they are answering the same event.
+    Delivery(u64, Delivery),
     /// This many events were dropped because the socket fell behind.
     Missed(u64),
 }
@@ -54,6 +57,7 @@ pub enum Received {
 pub struct Routes {
     capacity: usize,
     next_id: AtomicU64,
+    next_dispatch: AtomicU64,
     registry: Mutex<Registry>,
 }
 
@@ -78,7 +82,7 @@ struct Queue {
 
 #[derive(Default)]
 struct QueueState {
-    deliveries: VecDeque<Delivery>,
+    deliveries: VecDeque<(u64, Delivery)>,
     missed: u64,
 }
 
@@ -87,7 +91,7 @@ impl Queue {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn push(&self, delivery: Delivery, capacity: usize) {
+    fn push(&self, delivery: (u64, Delivery), capacity: usize) {
         // A backlog is bounded by `capacity` events (about 33 bytes each)
         // and given back once drained (see `Inbox::next`).
         {
@@ -108,6 +112,7 @@ impl Routes {
         Arc::new(Self {
             capacity: capacity.max(1),
             next_id: AtomicU64::new(0),
+            next_dispatch: AtomicU64::new(0),
             registry: Mutex::new(Registry::default()),
         })
     }
@@ -152,6 +157,7 @@ impl Routes {
     /// subscribing do not wait for the pushes. (One listener task
     /// dispatches, so inboxes still get events in order.)
     pub fn dispatch(&self, delivery: Delivery) {
+        let number = self.next_dispatch.fetch_add(1, Ordering::Relaxed);
         let queues: Vec<Arc<Queue>> = {
             let registry = self.registry();
             match delivery {
@@ -173,7 +179,7 @@ impl Routes {
             }
         };
         for queue in queues {
-            queue.push(delivery, self.capacity);
+            queue.push((number, delivery), self.capacity);
         }
     }
 
@@ -265,12 +271,12 @@ impl Inbox {
                 if state.missed > 0 {
                     return Received::Missed(std::mem::take(&mut state.missed));
                 }
-                if let Some(delivery) = state.deliveries.pop_front() {
+                if let Some((number, delivery)) = state.deliveries.pop_front() {
                     if state.deliveries.is_empty() && state.deliveries.capacity() > 16 {
                         // Give a drained backlog back.
                         state.deliveries = VecDeque::new();
                     }
-                    return Received::Delivery(delivery);
+                    return Received::Delivery(number, delivery);
                 }
             }
             // A push between the check and this wait leaves a permit behind.
@@ -304,10 +310,15 @@ mod tests {
         Delivery::Event(Event::PostChanged { post })
     }
 
+    /// What the inbox holds now, without the dispatch number.
     async fn next_now(inbox: &Inbox) -> Option<Received> {
         tokio::time::timeout(std::time::Duration::from_millis(50), inbox.next())
             .await
             .ok()
+            .map(|received| match received {
+                Received::Delivery(_, delivery) => Received::Delivery(0, delivery),
+                missed => missed,
+            })
     }
 
     #[tokio::test]
@@ -326,7 +337,7 @@ mod tests {
         routes.dispatch(Delivery::Event(Event::PostPublished { post: a }));
         assert_eq!(
             next_now(&watching_a).await,
-            Some(Received::Delivery(changed(a)))
+            Some(Received::Delivery(0, changed(a)))
         );
         assert_eq!(
             next_now(&watching_a).await,
@@ -334,20 +345,46 @@ mod tests {
             "a publication goes to the feed's topic only"
         );
         assert_eq!(next_now(&watching_b).await, None);
-        assert_eq!(next_now(&feed).await, Some(Received::Delivery(changed(a))));
         assert_eq!(
             next_now(&feed).await,
-            Some(Received::Delivery(Delivery::Event(Event::PostPublished {
-                post: a
-            })))
+            Some(Received::Delivery(0, changed(a)))
+        );
+        assert_eq!(
+            next_now(&feed).await,
+            Some(Received::Delivery(
+                0,
+                Delivery::Event(Event::PostPublished { post: a })
+            ))
         );
         assert_eq!(next_now(&feed).await, None);
 
         routes.dispatch(Delivery::Resumed);
         assert_eq!(
             next_now(&watching_b).await,
-            Some(Received::Delivery(Delivery::Resumed))
+            Some(Received::Delivery(0, Delivery::Resumed))
         );
+    }
+
+    #[tokio::test]
+    async fn every_inbox_gets_one_dispatch_under_one_number() {
+        let routes = Routes::new(8);
+        let post = Uuid::now_v7();
+        let mut a = routes.inbox();
+        a.listen(Topic::Post(post));
+        let mut b = routes.inbox();
+        b.listen(Topic::Post(post));
+        routes.dispatch(changed(post));
+        routes.dispatch(changed(post));
+        let (Received::Delivery(a1, _), Received::Delivery(b1, _)) =
+            (a.next().await, b.next().await)
+        else {
+            panic!("deliveries");
+        };
+        let Received::Delivery(a2, _) = a.next().await else {
+            panic!("a delivery");
+        };
+        assert_eq!(a1, b1, "one event, one number");
+        assert_ne!(a1, a2, "two events of the same value, two numbers");
     }
 
     #[tokio::test]
@@ -362,11 +399,11 @@ mod tests {
         assert_eq!(next_now(&inbox).await, Some(Received::Missed(3)));
         assert_eq!(
             next_now(&inbox).await,
-            Some(Received::Delivery(changed(post)))
+            Some(Received::Delivery(0, changed(post)))
         );
         assert_eq!(
             next_now(&inbox).await,
-            Some(Received::Delivery(changed(post)))
+            Some(Received::Delivery(0, changed(post)))
         );
         assert_eq!(next_now(&inbox).await, None);
     }
@@ -412,6 +449,9 @@ mod tests {
         let waiting = tokio::spawn(async move { inbox.next().await });
         tokio::task::yield_now().await;
         routes.dispatch(changed(post));
-        assert_eq!(waiting.await.unwrap(), Received::Delivery(changed(post)));
+        assert!(matches!(
+            waiting.await.unwrap(),
+            Received::Delivery(_, delivery) if delivery == changed(post)
+        ));
     }
 }

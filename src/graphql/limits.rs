@@ -10,6 +10,11 @@
 //! largest size ([`text_cost`]). With [`MAX_COMPLEXITY`] points, an accepted
 //! operation can select at most 5,000,000 characters of long text and run at
 //! most about 100 statements of its own; [`MAX_STATEMENTS`] is the backstop.
+//!
+//! A subscription's selection runs again for every event it wants, so it is
+//! priced by the same model against a far lower ceiling
+//! ([`MAX_SUBSCRIPTION_COMPLEXITY`]), and each such run has its own backstop
+//! ([`MAX_DELIVERY_STATEMENTS`]).
 
 use async_graphql::{ObjectType, SchemaBuilder, SubscriptionType};
 
@@ -36,6 +41,15 @@ pub const TEXT_CHARS_PER_POINT: usize = 1_000;
 /// Most SQL statements one HTTP request may run: a backstop behind the
 /// complexity prices (the feed page runs 5).
 pub const MAX_STATEMENTS: u32 = 250;
+
+/// Largest complexity of a subscription's selection, checked when the client
+/// subscribes (see [`crate::graphql::pricing`]): 3 long post texts, or a
+/// page of 20 posts with their authors, but no page of pages.
+pub const MAX_SUBSCRIPTION_COMPLEXITY: usize = 200;
+/// Most SQL statements one run of a subscription's selection may make for one
+/// event (the backstop behind [`MAX_SUBSCRIPTION_COMPLEXITY`]; a selection at
+/// that price runs at most about 10).
+pub const MAX_DELIVERY_STATEMENTS: u32 = 20;
 
 /// Applies async-graphql's own limits to a schema builder (aliases and inputs
 /// are checked by [`crate::graphql::admission`]).

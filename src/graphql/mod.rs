@@ -11,6 +11,7 @@ pub mod limits;
 pub mod loaders;
 pub mod notification;
 pub mod post;
+pub mod pricing;
 pub mod reply;
 pub mod story;
 pub mod subscription;

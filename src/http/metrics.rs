@@ -56,7 +56,7 @@ async fn open(State(state): State<AppState>) -> Response {
 }
 
 async fn render(state: &AppState) -> Response {
-    let text = scrape::render(&state.services.pool).await;
+    let text = scrape::render(&state.services.pool, &state.services.statements).await;
     (
         [
             (

@@ -1,11 +1,12 @@
 //! One scrape: the recorder's families, and the values read at scrape time
-//! (the pool's status, the email outbox, the build).
+//! (the pool's status and statements, the email outbox, the build).
 
 use std::fmt::Write;
 use std::time::Duration;
 
 use crate::db::DbPool;
 use crate::db::models::outbox;
+use crate::db::pool::StatementCounter;
 
 /// The longest a scrape waits for the outbox query; past it (or while the
 /// database is down) the outbox families are left out and the rest answers.
@@ -15,7 +16,7 @@ pub const OUTBOX_QUERY_LIMIT: Duration = Duration::from_secs(1);
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Renders every family in the Prometheus text format.
-pub async fn render(pool: &DbPool) -> String {
+pub async fn render(pool: &DbPool, statements: &StatementCounter) -> String {
     let mut text = match super::recorder::handle() {
         Some(handle) => {
             // Folds pending histogram samples and publishes new HELP lines.
@@ -25,6 +26,14 @@ pub async fn render(pool: &DbPool) -> String {
         None => String::new(),
     };
     write_pool(&mut text, pool);
+    // Read before this scrape's own outbox query.
+    let _ = writeln!(
+        text,
+        "# HELP growth_diary_db_statements_total SQL statements run through the pool.\n\
+         # TYPE growth_diary_db_statements_total counter\n\
+         growth_diary_db_statements_total {}",
+        statements.get()
+    );
     write_outbox(&mut text, pool).await;
     write_build(&mut text);
     text

@@ -10,9 +10,14 @@ use crate::harness::server::{error_code, sign_up};
 use crate::harness::ws::{Received, WsClient, wait_for_subscribers};
 use crate::harness::{TestDb, TestServer};
 
-const PASSWORD: &str = "correct horse battery";
+pub(crate) const PASSWORD: &str = "correct horse battery";
 
-async fn create_post(server: &TestServer, token: &str, title: &str, status: &str) -> String {
+pub(crate) async fn create_post(
+    server: &TestServer,
+    token: &str,
+    title: &str,
+    status: &str,
+) -> String {
     let body = server
         .gql_as(
             Some(token),
@@ -40,7 +45,7 @@ async fn reply(server: &TestServer, token: &str, post: &str, content: &str) -> S
         .to_string()
 }
 
-async fn set_liked(server: &TestServer, token: &str, post: &str, liked: bool) {
+pub(crate) async fn set_liked(server: &TestServer, token: &str, post: &str, liked: bool) {
     let mutation = if liked {
         "mutation($p: ID!) { likePost(postId: $p) { id } }"
     } else {

@@ -19,6 +19,7 @@ mod http_basics;
 mod import;
 mod import_rules;
 mod live;
+mod live_costs;
 mod lockout;
 mod logs;
 mod migrations;

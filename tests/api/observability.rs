@@ -706,6 +706,7 @@ async fn metrics_count_known_traffic() {
     assert!(count("growth_diary_db_pool_connections", &[]) >= Some(1.0));
     assert!(count("growth_diary_db_pool_idle_connections", &[]).is_some());
     assert_eq!(count("growth_diary_db_pool_waiting", &[]), Some(0.0));
+    assert!(count("growth_diary_db_statements_total", &[]) >= Some(1.0));
     assert!(count("growth_diary_email_outbox_depth", &[]).is_some());
     assert!(count("growth_diary_email_outbox_oldest_age_seconds", &[]) >= Some(0.0));
     assert_eq!(

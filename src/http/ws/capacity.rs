@@ -1,11 +1,15 @@
-//! How many WebSockets an instance holds, and how many one address may open:
-//! both are counts a client controls, and every socket costs the instance a
-//! file descriptor and memory for as long as the client likes. Also how the
-//! instance's sockets are told it is stopping.
+//! How many WebSockets an instance holds, how many one address may open, and
+//! how many anonymous subscriptions one address's sockets hold together:
+//! all are counts a client controls, and every socket costs the instance a
+//! file descriptor and memory for as long as the client likes, every
+//! subscription a run for each event it wants. Also how the instance's
+//! sockets are told it is stopping.
 //!
-//! Counted per instance, as what they protect (descriptors, memory) is the
+//! Counted per instance, as what they protect (descriptors, memory, the
+//! instance's share of the database work of its deliveries) is the
 //! instance's own; an address is counted as the rate limits count it (an
-//! IPv6 address by its /64).
+//! IPv6 address by its /64). Signed-in subscriptions are counted per socket
+//! and per user instead (`sockets`).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -27,10 +31,18 @@ pub enum Refused {
     Stopping,
 }
 
+/// An address's anonymous sockets hold as many subscriptions as it may.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "too many anonymous subscriptions from this address (at most {0} per server, across its WebSockets); sign in, or complete some first"
+)]
+pub struct TooManyAnonymous(pub usize);
+
 /// The instance's open sockets, by address.
 pub struct Capacity {
     max_open: usize,
     max_per_address: usize,
+    max_anonymous_subscriptions: usize,
     counts: Mutex<Counts>,
     stopping: watch::Sender<bool>,
 }
@@ -39,21 +51,32 @@ pub struct Capacity {
 struct Counts {
     open: usize,
     by_address: HashMap<String, usize>,
+    /// Anonymous subscriptions, by address (only addresses that hold some).
+    anonymous: HashMap<String, usize>,
 }
 
 /// One admitted socket's place; dropping it frees the place.
 pub struct Ticket {
     capacity: Arc<Capacity>,
     address: Option<String>,
+    /// Anonymous subscriptions this socket holds of its address's share.
+    anonymous: usize,
     /// Turns true when the instance is stopping.
     pub stopping: watch::Receiver<bool>,
 }
 
 impl Capacity {
-    pub fn new(max_open: usize, max_per_address: usize) -> Arc<Self> {
+    /// Room for `max_open` sockets, `max_per_address` from one address, and
+    /// `max_anonymous_subscriptions` anonymous subscriptions from one address.
+    pub fn new(
+        max_open: usize,
+        max_per_address: usize,
+        max_anonymous_subscriptions: usize,
+    ) -> Arc<Self> {
         Arc::new(Self {
             max_open,
             max_per_address,
+            max_anonymous_subscriptions,
             counts: Mutex::new(Counts::default()),
             stopping: watch::Sender::new(false),
         })
@@ -85,6 +108,7 @@ impl Capacity {
         Ok(Ticket {
             capacity: self.clone(),
             address,
+            anonymous: 0,
             stopping: self.stopping.subscribe(),
         })
     }
@@ -112,8 +136,37 @@ impl Capacity {
     }
 }
 
+impl Ticket {
+    /// Makes this socket hold `held` anonymous subscriptions of its
+    /// address's share: more only while the address has room (else nothing
+    /// changes), fewer always.
+    pub fn hold_anonymous(&mut self, held: usize) -> Result<(), TooManyAnonymous> {
+        let Some(address) = &self.address else {
+            return Ok(());
+        };
+        if held == self.anonymous {
+            return Ok(());
+        }
+        let max = self.capacity.max_anonymous_subscriptions;
+        let mut counts = self.capacity.counts();
+        let total = counts.anonymous.get(address).copied().unwrap_or(0);
+        let total = total.saturating_sub(self.anonymous);
+        if held > self.anonymous && total + held > max {
+            return Err(TooManyAnonymous(max));
+        }
+        if total + held == 0 {
+            counts.anonymous.remove(address);
+        } else {
+            counts.anonymous.insert(address.clone(), total + held);
+        }
+        self.anonymous = held;
+        Ok(())
+    }
+}
+
 impl Drop for Ticket {
     fn drop(&mut self) {
+        let _ = self.hold_anonymous(0);
         let mut counts = self.capacity.counts();
         counts.open = counts.open.saturating_sub(1);
         if let Some(address) = &self.address
@@ -133,7 +186,7 @@ mod tests {
 
     #[test]
     fn the_instance_and_each_address_have_their_limits() {
-        let capacity = Capacity::new(3, 2);
+        let capacity = Capacity::new(3, 2, 10);
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let first = capacity.admit(Some(a)).unwrap();
@@ -151,7 +204,7 @@ mod tests {
 
     #[test]
     fn an_ipv6_network_counts_as_one_address() {
-        let capacity = Capacity::new(10, 1);
+        let capacity = Capacity::new(10, 1, 10);
         let _one = capacity
             .admit(Some("2001:db8::1".parse().unwrap()))
             .unwrap();
@@ -166,9 +219,28 @@ mod tests {
         );
     }
 
+    #[test]
+    fn an_address_holds_its_anonymous_subscriptions_across_sockets() {
+        let capacity = Capacity::new(10, 10, 3);
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let mut one = capacity.admit(Some(a)).unwrap();
+        let mut two = capacity.admit(Some(a)).unwrap();
+        let mut other = capacity.admit(Some("192.0.2.2".parse().unwrap())).unwrap();
+        one.hold_anonymous(2).unwrap();
+        assert_eq!(two.hold_anonymous(2), Err(TooManyAnonymous(3)));
+        two.hold_anonymous(1).unwrap();
+        other.hold_anonymous(3).unwrap();
+        one.hold_anonymous(1).unwrap();
+        two.hold_anonymous(2).unwrap();
+        drop(two);
+        one.hold_anonymous(3).unwrap();
+        drop(one);
+        assert!(!capacity.counts().anonymous.contains_key("192.0.2.1"));
+    }
+
     #[tokio::test]
     async fn stopping_tells_the_sockets_and_waits_for_them() {
-        let capacity = Capacity::new(10, 10);
+        let capacity = Capacity::new(10, 10, 10);
         let mut ticket = capacity.admit(None).unwrap();
         let closing = tokio::spawn({
             let capacity = capacity.clone();

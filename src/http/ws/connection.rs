@@ -19,8 +19,10 @@ use crate::graphql::admission;
 use crate::http::AppState;
 use crate::http::ws::capacity::Ticket;
 use crate::http::ws::documents;
+use crate::http::ws::message::{self, Outgoing};
 use crate::http::ws::sockets::Registration;
-use crate::http::ws::subscriptions::{Subscriber, Subscriptions, message};
+use crate::http::ws::subscriber::Subscriber;
+use crate::http::ws::subscriptions::{MAX_ID_BYTES, Subscriptions};
 
 /// The only subprotocol spoken.
 pub const SUBPROTOCOL: &str = "graphql-transport-ws";
@@ -64,7 +66,7 @@ impl Connection {
     /// Serves the socket until either side closes it, or the instance stops.
     /// The ticket (the socket's place) is given back only after the close
     /// frame went out: a stopping instance waits for that.
-    pub async fn run(self, mut socket: WebSocket, ticket: Ticket) {
+    pub async fn run(self, mut socket: WebSocket, mut ticket: Ticket) {
         let _open = crate::metrics::OpenSocket::opened();
         let mut stopping = ticket.stopping.clone();
         let outcome = if socket.protocol().is_none() {
@@ -74,7 +76,7 @@ impl Connection {
             ))
         } else {
             tokio::select! {
-                outcome = self.serve(&mut socket) => outcome,
+                outcome = self.serve(&mut socket, &mut ticket) => outcome,
                 _ = stopping.wait_for(|stopping| *stopping) => Err(Close::new(
                     close::GOING_AWAY,
                     "the server is restarting; connect again",
@@ -92,7 +94,7 @@ impl Connection {
         drop(ticket);
     }
 
-    async fn serve(self, socket: &mut WebSocket) -> Result<(), Close> {
+    async fn serve(self, socket: &mut WebSocket, ticket: &mut Ticket) -> Result<(), Close> {
         let live = &self.state.services.config.live;
         let init_timeout = Duration::from_secs(live.ws_init_timeout_secs);
         // The steps before the loop run once: boxed, their futures (the
@@ -119,7 +121,9 @@ impl Connection {
             pool: self.state.services.pool.clone(),
             viewer,
             origin: self.origin.clone(),
+            shared: self.state.ws.shared.clone(),
         };
+        let anonymous = viewer.user_id().is_none();
         let mut subscriptions = Subscriptions::new(self.state.ws.hub.clone());
         send(socket, Message::Text(r#"{"type":"connection_ack"}"#.into())).await?;
 
@@ -160,8 +164,12 @@ impl Connection {
                             return Err(Close::new(close::TOO_MANY_INITS, "Too many initialisation requests"));
                         }
                         ClientMessage::Start { id, mut payload } => {
+                            if id.len() > MAX_ID_BYTES {
+                                return Err(Close::new(close::BAD_REQUEST, format!("Invalid message received: an id may be at most {MAX_ID_BYTES} bytes")));
+                            }
                             if subscriptions.contains(&id) {
-                                return Err(Close::new(close::DUPLICATE_ID, format!("Subscriber for {id} already exists")));
+                                // Close reasons are limited to 123 bytes.
+                                return Err(Close::new(close::DUPLICATE_ID, truncate(&format!("Subscriber for {id} already exists"), 120)));
                             }
                             if subscriptions.len() >= max_subscriptions {
                                 let err = AppError::bad_input(
@@ -183,6 +191,22 @@ impl Connection {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
+                            if let Err(err) = self.state.ws.pricer.check_subscription(&mut payload).await {
+                                send(socket, operation_error(&id, err)).await?;
+                                continue;
+                            }
+                            // An anonymous subscription takes its place in its
+                            // address's share before it runs.
+                            if anonymous && let Err(refused) = ticket.hold_anonymous(subscriptions.len() + 1) {
+                                let err = AppError::RateLimited {
+                                    message: refused.to_string().into(),
+                                    retry_after_secs: crate::error::RETRY_AFTER_SECS,
+                                    limit: u32::try_from(refused.0).ok(),
+                                    resets_at: None,
+                                };
+                                send(socket, operation_error(&id, err)).await?;
+                                continue;
+                            }
                             match Box::pin(subscriptions.subscribe(&subscriber, id.clone(), payload)).await {
                                 Ok(messages) => {
                                     // Running, so its document parsed and validated.
@@ -191,20 +215,23 @@ impl Connection {
                                     }
                                     messages
                                 }
-                                Err(err) => vec![message::error(&id, err)],
+                                Err(err) => vec![Outgoing::Text(message::error(&id, err))],
                             }
                         }
                         ClientMessage::Stop { id } => {
                             subscriptions.stop(&id);
+                            if anonymous {
+                                let _ = ticket.hold_anonymous(subscriptions.len());
+                            }
                             continue;
                         }
-                        ClientMessage::Ping { .. } => vec![r#"{"type":"pong"}"#.to_owned()],
+                        ClientMessage::Ping { .. } => vec![Outgoing::Text(r#"{"type":"pong"}"#.to_owned())],
                         ClientMessage::Pong { .. } => continue,
                         ClientMessage::ConnectionTerminate => return Ok(()),
                     }
                 }
-                turn = subscriptions.next_turn() => {
-                    Box::pin(subscriptions.deliver(&subscriber, turn)).await
+                due = subscriptions.next_turn() => {
+                    Box::pin(subscriptions.deliver(&subscriber, due)).await
                 }
                 _ = pings.tick() => {
                     if heard_at.elapsed() > ping_every * 2 {
@@ -221,8 +248,14 @@ impl Connection {
             {
                 return Err(Close::new(close::FORBIDDEN, "Forbidden: the session ended"));
             }
-            for text in messages {
-                send(socket, Message::Text(text.into())).await?;
+            if anonymous {
+                // Fewer subscriptions (or as many) always fit.
+                let _ = ticket.hold_anonymous(subscriptions.len());
+            }
+            // Written one at a time: a payload many subscriptions share is
+            // not copied for all of them at once.
+            for message in messages {
+                send(socket, Message::Text(message.into_text().into())).await?;
             }
         }
     }

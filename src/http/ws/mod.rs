@@ -6,13 +6,18 @@
 //! public server needs: the protocol's close codes
 //! (4400 bad message, 4401 subscribe before ack, 4403 refused init, 4408
 //! init timeout, 4409 duplicate id, 4429 second init), server pings,
-//! message size, subscriptions per socket, sockets per user, the request
-//! admission rules of HTTP, and closing sockets whose session ended.
+//! message size, subscriptions per socket, sockets per user, anonymous
+//! subscriptions per address, the request admission rules of HTTP, a price
+//! ceiling on each subscription's selection, and closing sockets whose
+//! session ended.
 
 mod capacity;
 mod connection;
 mod documents;
+mod message;
+mod shared;
 pub mod sockets;
+mod subscriber;
 mod subscriptions;
 
 use std::sync::Arc;
@@ -29,6 +34,7 @@ use crate::http::graphql;
 
 pub use capacity::Capacity;
 pub use connection::SUBPROTOCOL;
+pub use shared::SharedRuns;
 pub use sockets::Sockets;
 
 /// What WebSocket connections share on an instance.
@@ -40,6 +46,10 @@ pub struct WsState {
     pub hub: Arc<crate::events::EventHub>,
     /// Open sockets, by address, and the signal to close them.
     pub capacity: Arc<Capacity>,
+    /// Prices subscriptions when they start.
+    pub pricer: Arc<crate::graphql::pricing::Pricer>,
+    /// Runs for events, shared by identical subscriptions.
+    pub shared: Arc<SharedRuns>,
 }
 
 /// GET /graphql: a WebSocket upgrade starts a subscription connection;

@@ -4,63 +4,38 @@
 //! (a few hundred bytes): nothing of it is parsed, planned or suspended. The
 //! socket holds an inbox of the instance's events while it has any
 //! subscription, registered under its subscriptions' topics; each event some
-//! subscription wants runs that subscription's
-//! document once (see `graphql::subscription` for what its fields do in each
-//! turn), and the responses go out as `next` messages.
+//! subscription wants runs that subscription's document (see
+//! `graphql::subscription` for what its fields do in each turn), once for
+//! all identical subscriptions of the instance (`shared`), and the
+//! responses go out as `next` messages.
 
 use std::sync::Arc;
 
-use async_graphql::{Request, Response, Variables};
-use futures_util::StreamExt;
+use async_graphql::{Request, Variables};
+use sha2::{Digest as _, Sha256};
 
-use crate::accounts::Viewer;
-use crate::db::DbPool;
-use crate::db::models::audit_event::Origin;
-use crate::db::statement_budget::StatementBudget;
 use crate::error::AppError;
 use crate::events::routes::{Inbox, Received};
 use crate::events::{Delivery, EventHub};
-use crate::graphql::AppSchema;
-use crate::graphql::loaders::Loaders;
 use crate::graphql::subscription::{Interest, Report, Turn};
+use crate::http::ws::message::{self, Outgoing};
+use crate::http::ws::shared::Digest;
+use crate::http::ws::subscriber::Subscriber;
 
-/// The most text (documents and variables) one socket's subscriptions keep
-/// together: about 50 ordinary subscriptions.
+/// The most text one socket's subscriptions keep together: their ids,
+/// operation names, documents and variables (about 50 ordinary
+/// subscriptions). Every event a subscription wants reads its text again,
+/// and the socket holds it for its whole life.
 pub const MAX_KEPT_TEXT: usize = 16 * 1024;
+/// The longest subscription id, in bytes.
+pub const MAX_ID_BYTES: usize = 128;
 
-/// Who runs a socket's subscriptions, and with what.
-pub struct Subscriber {
-    pub schema: AppSchema,
-    pub pool: DbPool,
-    pub viewer: Viewer,
-    pub origin: Origin,
-}
-
-impl Subscriber {
-    /// Runs `request` for one turn; its responses and what its fields reported.
-    async fn run(
-        &self,
-        request: Request,
-        turn: Turn,
-        report: Report,
-    ) -> (Vec<Response>, Arc<Report>) {
-        let report = Arc::new(report);
-        // Fresh loaders each turn: nothing cached from an earlier event shows.
-        // A subscription is long-lived: the per-request statement cap does not apply.
-        let loaders = Loaders::new(
-            &self.pool,
-            self.viewer.user_id(),
-            &StatementBudget::new(u32::MAX),
-        );
-        let request = request
-            .data(turn)
-            .data(report.clone())
-            .data(self.viewer)
-            .data(self.origin.clone())
-            .data(Arc::new(loaders));
-        let responses = self.schema.execute_stream(request).collect().await;
-        (responses, report)
-    }
+/// A turn some subscription of the socket wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Due {
+    pub turn: Turn,
+    /// The event's dispatch number on this instance (none for missed events).
+    pub dispatch: Option<u64>,
 }
 
 /// One subscription between events.
@@ -71,6 +46,8 @@ struct Subscription {
     /// As JSON: parsed variables are a tree of nodes many times larger.
     variables: Box<str>,
     interest: Interest,
+    /// Of the text: identical subscriptions share their runs.
+    digest: Digest,
 }
 
 impl Subscription {
@@ -85,6 +62,14 @@ impl Subscription {
             request = request.operation_name(name.to_string());
         }
         request
+    }
+
+    /// The bytes of text it keeps.
+    fn kept(&self) -> usize {
+        self.id.len()
+            + self.query.len()
+            + self.operation_name.as_deref().map_or(0, str::len)
+            + self.variables.len()
     }
 
     fn wants(&self, turn: &Turn) -> bool {
@@ -132,17 +117,25 @@ impl Subscriptions {
         subscriber: &Subscriber,
         id: String,
         request: Request,
-    ) -> Result<Vec<String>, AppError> {
+    ) -> Result<Vec<Outgoing>, AppError> {
         let variables = serde_json::to_string(&request.variables)
             .map_err(|err| AppError::internal("storing a subscription's variables", err))?;
-        // Every event the subscription wants parses its text again: the
-        // text a socket keeps is what prices that work.
-        let kept = self.kept() + request.query.len() + variables.len();
+        let operation_name = request.operation_name.as_deref().map(Box::from);
+        let subscription = Subscription {
+            id: id.into(),
+            query: request.query.as_str().into(),
+            operation_name,
+            variables: variables.into(),
+            // Listens to nothing until its subscribe turn names what.
+            interest: Interest::Published,
+            digest: [0; 32],
+        };
+        let kept = self.kept() + subscription.kept();
         if kept > MAX_KEPT_TEXT {
             return Err(AppError::bad_input(
                 "subscribe",
                 format!(
-                    "the subscriptions of one WebSocket may keep at most {} KiB of documents and variables; this one would make {kept} bytes",
+                    "the subscriptions of one WebSocket may keep at most {} KiB of ids, operation names, documents and variables together; this one would make {kept} bytes",
                     MAX_KEPT_TEXT / 1024
                 ),
             ));
@@ -151,8 +144,6 @@ impl Subscriptions {
         // committed during the check is not missed.
         let hub = &self.hub;
         let registrar = self.inbox.get_or_insert_with(|| hub.inbox()).registrar();
-        let query: Box<str> = request.query.as_str().into();
-        let operation_name = request.operation_name.as_deref().map(Box::from);
         let (responses, report) = subscriber
             .run(request, Turn::Subscribe, Report::registering(registrar))
             .await;
@@ -165,22 +156,24 @@ impl Subscriptions {
                 "a subscription selects exactly one field at its root",
             ));
         }
-        let mut messages: Vec<String> = responses
+        let mut messages: Vec<Outgoing> = responses
             .iter()
-            .filter_map(|response| message::next(&id, response))
+            .filter_map(message::payload)
+            .map(|payload| Outgoing::Next {
+                id: subscription.id.clone(),
+                payload,
+            })
             .collect();
         let failed = responses.iter().any(|response| response.is_err());
         match interests.first() {
             Some(&interest) if !failed => self.list.push(Subscription {
-                id: id.into(),
-                query,
-                operation_name,
-                variables: variables.into(),
                 interest,
+                digest: digest(&subscription),
+                ..subscription
             }),
             _ => {
                 self.forget(&interests);
-                messages.push(message::complete(&id));
+                messages.push(Outgoing::Text(message::complete(&subscription.id)));
             }
         }
         self.changed();
@@ -189,10 +182,7 @@ impl Subscriptions {
 
     /// The bytes of text the socket keeps.
     fn kept(&self) -> usize {
-        self.list
-            .iter()
-            .map(|subscription| subscription.query.len() + subscription.variables.len())
-            .sum()
+        self.list.iter().map(Subscription::kept).sum()
     }
 
     /// Ends subscription `id` at the client's request (no `complete` is sent back).
@@ -223,49 +213,62 @@ impl Subscriptions {
 
     /// The next turn some subscription wants; pending while there is no
     /// subscription.
-    pub async fn next_turn(&self) -> Turn {
+    pub async fn next_turn(&self) -> Due {
         let Some(inbox) = self.inbox.as_ref() else {
             return std::future::pending().await;
         };
         loop {
-            let turn = match inbox.next().await {
-                Received::Delivery(Delivery::Event(event)) => Turn::Event(event),
-                Received::Delivery(Delivery::Resumed) => Turn::Resumed,
-                Received::Missed(missed) => Turn::Missed(missed),
+            let due = match inbox.next().await {
+                Received::Delivery(number, Delivery::Event(event)) => Due {
+                    turn: Turn::Event(event),
+                    dispatch: Some(number),
+                },
+                Received::Delivery(number, Delivery::Resumed) => Due {
+                    turn: Turn::Resumed,
+                    dispatch: Some(number),
+                },
+                Received::Missed(missed) => Due {
+                    turn: Turn::Missed(missed),
+                    dispatch: None,
+                },
             };
             if self
                 .list
                 .iter()
-                .any(|subscription| subscription.wants(&turn))
+                .any(|subscription| subscription.wants(&due.turn))
             {
-                return turn;
+                return due;
             }
         }
     }
 
-    /// Runs every subscription that wants `turn` (at once, answers in order);
-    /// the messages to send.
-    pub async fn deliver(&mut self, subscriber: &Subscriber, turn: Turn) -> Vec<String> {
+    /// Runs every subscription that wants the turn (at once, answers in
+    /// order); the messages to send.
+    pub async fn deliver(&mut self, subscriber: &Subscriber, due: Due) -> Vec<Outgoing> {
         let runs = self
             .list
             .iter()
-            .filter(|subscription| subscription.wants(&turn))
+            .filter(|subscription| subscription.wants(&due.turn))
             .map(|subscription| async move {
-                let (responses, report) = subscriber
-                    .run(subscription.request(), turn, Report::default())
+                let outcome = subscriber
+                    .outcome(
+                        subscription.digest,
+                        || subscription.request(),
+                        due.turn,
+                        due.dispatch,
+                    )
                     .await;
-                (subscription.id.clone(), responses, report.ended())
+                (subscription.id.clone(), outcome)
             });
         let outcomes = futures_util::future::join_all(runs).await;
         let mut messages = Vec::new();
-        for (id, responses, ended) in outcomes {
-            messages.extend(
-                responses
-                    .iter()
-                    .filter_map(|response| message::next(&id, response)),
-            );
-            if ended {
-                messages.push(message::complete(&id));
+        for (id, outcome) in outcomes {
+            messages.extend(outcome.payloads.iter().map(|payload| Outgoing::Next {
+                id: id.clone(),
+                payload: payload.clone(),
+            }));
+            if outcome.ended {
+                messages.push(Outgoing::Text(message::complete(&id)));
                 if let Some(at) = self
                     .list
                     .iter()
@@ -288,44 +291,25 @@ impl Subscriptions {
     }
 }
 
-/// The server's messages about an operation.
-pub mod message {
-    use async_graphql::Response;
-    use serde::Serialize;
-    use serde_json::json;
-
-    #[derive(Serialize)]
-    #[serde(tag = "type", rename_all = "lowercase")]
-    enum Out<'a> {
-        Next { id: &'a str, payload: &'a Response },
-        Complete { id: &'a str },
-    }
-
-    pub fn next(id: &str, payload: &Response) -> Option<String> {
-        serde_json::to_string(&Out::Next { id, payload })
-            .inspect_err(
-                |err| tracing::error!(error = %err, "cannot write a subscription's response"),
-            )
-            .ok()
-    }
-
-    pub fn complete(id: &str) -> String {
-        // Serialising two strings cannot fail.
-        serde_json::to_string(&Out::Complete { id }).unwrap_or_default()
-    }
-
-    /// An `error` message: the operation `id` failed before it started.
-    pub fn error(id: &str, err: impl Into<async_graphql::Error>) -> String {
-        let error: async_graphql::Error = err.into();
-        let extensions = error
-            .extensions
-            .map(|ext| serde_json::to_value(ext).unwrap_or_default());
-        let mut payload = json!({ "message": error.message });
-        if let Some(extensions) = extensions {
-            payload["extensions"] = extensions;
+/// The digest of a subscription's text: identical texts, identical digests.
+fn digest(subscription: &Subscription) -> Digest {
+    let mut hash = Sha256::new();
+    // Each part with its length first, so no two splits of one text collide.
+    let parts = [
+        Some(&*subscription.query),
+        subscription.operation_name.as_deref(),
+        Some(&*subscription.variables),
+    ];
+    for part in parts {
+        match part {
+            Some(text) => {
+                hash.update((text.len() as u64).to_le_bytes());
+                hash.update(text.as_bytes());
+            }
+            None => hash.update(u64::MAX.to_le_bytes()),
         }
-        json!({ "id": id, "type": "error", "payload": [payload] }).to_string()
     }
+    hash.finalize().into()
 }
 
 #[cfg(test)]
@@ -343,6 +327,7 @@ mod tests {
             operation_name: None,
             variables: format!(r#"{{"p":"{post}"}}"#).into(),
             interest: Interest::Post(post),
+            digest: [0; 32],
         }
     }
 
@@ -360,10 +345,10 @@ mod tests {
         hub.send(Delivery::Event(Event::PostChanged { post: watched }));
         hub.send(Delivery::Resumed);
         assert_eq!(
-            subscriptions.next_turn().await,
+            subscriptions.next_turn().await.turn,
             Turn::Event(Event::PostChanged { post: watched })
         );
-        assert_eq!(subscriptions.next_turn().await, Turn::Resumed);
+        assert_eq!(subscriptions.next_turn().await.turn, Turn::Resumed);
     }
 
     #[tokio::test]
@@ -378,12 +363,18 @@ mod tests {
         for _ in 0..5 {
             hub.send(Delivery::Event(Event::PostChanged { post }));
         }
-        assert_eq!(subscriptions.next_turn().await, Turn::Missed(3));
+        assert_eq!(
+            subscriptions.next_turn().await,
+            Due {
+                turn: Turn::Missed(3),
+                dispatch: None
+            }
+        );
         assert!(subscriptions.list[0].wants(&Turn::Missed(3)));
         // Then the two events still held.
         for _ in 0..2 {
             assert_eq!(
-                subscriptions.next_turn().await,
+                subscriptions.next_turn().await.turn,
                 Turn::Event(Event::PostChanged { post })
             );
         }
@@ -400,17 +391,14 @@ mod tests {
     }
 
     #[test]
-    fn next_and_complete_messages_follow_the_protocol() {
-        let response = Response::new(async_graphql::Value::Null);
-        let next: serde_json::Value =
-            serde_json::from_str(&message::next("a", &response).unwrap()).unwrap();
-        assert_eq!(next["type"], "next");
-        assert_eq!(next["id"], "a");
-        assert!(next["payload"].get("data").is_some(), "{next}");
-        let complete: serde_json::Value = serde_json::from_str(&message::complete("a")).unwrap();
-        assert_eq!(
-            complete,
-            serde_json::json!({ "type": "complete", "id": "a" })
-        );
+    fn identical_texts_have_one_digest() {
+        let post = Uuid::now_v7();
+        assert_eq!(digest(&watching(post)), digest(&watching(post)));
+        assert_ne!(digest(&watching(post)), digest(&watching(Uuid::now_v7())));
+        let named = Subscription {
+            operation_name: Some("".into()),
+            ..watching(post)
+        };
+        assert_ne!(digest(&named), digest(&watching(post)));
     }
 }
