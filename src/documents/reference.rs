@@ -106,13 +106,13 @@ mod tests {
             "persistedQuery": { "version": 1, "sha256Hash": hash.to_string() }
         }));
         let read = DocumentRequest::read(Some(String::new()), None, &apq).expect("valid");
-        assert_eq!(read.named, Some(Named::Apq(hash.clone())));
+        assert_eq!(read.named, Some(Named::Apq(hash)));
         assert_eq!(read.query, None);
 
         let none = Extensions::default();
         for id in [format!("sha256:{hash}"), hash.to_string()] {
             let read = DocumentRequest::read(None, Some(&id), &none).expect("valid");
-            assert_eq!(read.named, Some(Named::DocumentId(hash.clone())));
+            assert_eq!(read.named, Some(Named::DocumentId(hash)));
         }
     }
 

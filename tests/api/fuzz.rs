@@ -62,13 +62,20 @@ async fn fuzzing_every_operation_finds_no_internal_error() {
     };
     let dictionaries = Dictionaries {
         post_ids: [
-            ids(&client, "SELECT id FROM posts WHERE title NOT LIKE 'Fuzz %' ORDER BY id").await,
+            ids(
+                &client,
+                "SELECT id FROM posts WHERE title NOT LIKE 'Fuzz %' ORDER BY id",
+            )
+            .await,
             of_kind("post"),
         ]
         .concat(),
         reply_ids: [
-            ids(&client, "SELECT id FROM replies WHERE content <> 'Fuzz reply' ORDER BY id LIMIT 20")
-                .await,
+            ids(
+                &client,
+                "SELECT id FROM replies WHERE content <> 'Fuzz reply' ORDER BY id LIMIT 20",
+            )
+            .await,
             of_kind("reply"),
         ]
         .concat(),
@@ -100,14 +107,14 @@ async fn fuzzing_every_operation_finds_no_internal_error() {
         fuzz.args(["--max-examples", examples]);
     }
     fuzz.args([
-            "--workers",
-            "2",
-            "--no-color",
-            "--generation-database",
-            "none",
-        ])
-        // A request that takes this long is a stall, and fails the run.
-        .args(["--request-timeout", "20"]);
+        "--workers",
+        "2",
+        "--no-color",
+        "--generation-database",
+        "none",
+    ])
+    // A request that takes this long is a stall, and fails the run.
+    .args(["--request-timeout", "20"]);
     if let Ok(seed) = std::env::var("FUZZ_SEED") {
         fuzz.args(["--seed", &seed]);
     }
