@@ -174,6 +174,7 @@ impl NotificationMutation {
         let actor = context::viewer(ctx).actor()?;
         let up_to = up_to.map(|id| ids::parse(&id, "upTo")).transpose()?;
         let mut conn = context::conn(ctx).await?;
-        notifications::mark_read(&mut conn, actor.user_id, up_to).await
+        let marked = notifications::mark_read(&mut conn, actor.user_id, up_to).await;
+        conn.finish(marked).await
     }
 }
