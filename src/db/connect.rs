@@ -137,7 +137,7 @@ pub fn quote_identifier(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-pub(crate) fn session_config(url: &DatabaseUrl, timeout: Duration) -> tokio_postgres::Config {
+fn session_config(url: &DatabaseUrl, timeout: Duration) -> tokio_postgres::Config {
     let mut config = url.config().clone();
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(timeout);

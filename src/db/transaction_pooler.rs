@@ -32,7 +32,6 @@ use diesel_async::{
     AnsiTransactionManager, AsyncConnection, AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection,
     TransactionManager,
 };
-use tokio_postgres::NoTls;
 
 use crate::config::DatabaseUrl;
 use crate::db::connect::{self, ConnectError};
@@ -176,23 +175,12 @@ pub(crate) async fn establish(
     url: &DatabaseUrl,
     timeout: Duration,
 ) -> Result<AsyncPgConnection, ConnectError> {
-    let config = connect::session_config(url, timeout);
-    let connect_error = |err: tokio_postgres::Error| ConnectError::Connect {
-        url: url.to_string(),
-        reason: connect::describe(&err),
-    };
-    let client = match url.tls().connector() {
-        Some(tls) => {
-            let (client, connection) = config.connect(tls).await.map_err(connect_error)?;
-            tokio::spawn(connection);
-            client
-        }
-        None => {
-            let (client, connection) = config.connect(NoTls).await.map_err(connect_error)?;
-            tokio::spawn(connection);
-            client
-        }
-    };
+    let client = connect::client(url, timeout)
+        .await
+        .map_err(|err| ConnectError::Connect {
+            url: url.to_string(),
+            reason: connect::describe(&err),
+        })?;
     let setup_error = |reason: String| ConnectError::Setup {
         url: url.to_string(),
         reason,
