@@ -106,6 +106,7 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
     let hub = EventHub::start(
         services.config.database.migration_url().clone(),
         usize::try_from(live.live_event_buffer).unwrap_or(usize::MAX),
+        services.replicas.is_some(),
     );
     let max_sockets = usize::try_from(live.ws_max_sockets_per_user).unwrap_or(usize::MAX);
     let ws = http::ws::WsState {
@@ -121,7 +122,15 @@ pub async fn build(config: ServeConfig) -> Result<AppState, StartError> {
     };
     let schema = graphql::builder()
         .data(services.clone())
-        .data(graphql::subscription::Live::new(hub, &services.pool))
+        .data(graphql::subscription::Live::new(
+            hub,
+            &services.pool,
+            &services
+                .replicas
+                .as_ref()
+                .map(|replicas| replicas.pools())
+                .unwrap_or_default(),
+        ))
         .finish();
     Ok(AppState {
         services,

@@ -7,14 +7,17 @@ use std::sync::Arc;
 use tokio::sync::{broadcast, oneshot};
 
 use crate::config::DatabaseUrl;
+use crate::db::replicas::Lsn;
 use crate::events::routes::{Inbox, Routes};
 use crate::events::{Event, listener};
 
 /// What subscribers receive.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Delivery {
-    /// An event some instance committed.
-    Event(Event),
+    /// An event some instance committed, and a WAL position of the primary
+    /// at or past its transaction's commit (`None` when the instance has no
+    /// replicas or could not tell: its deliveries read from the primary).
+    Event(Event, Option<Lsn>),
     /// The listening connection was lost and is back: events committed in
     /// between were missed.
     Resumed,
@@ -53,11 +56,13 @@ pub struct EventHub {
 
 impl EventHub {
     /// A hub holding at most `capacity` undelivered events per socket and
-    /// watcher, with a listener on `url` that reconnects with backoff.
-    pub fn start(url: DatabaseUrl, capacity: usize) -> Arc<Self> {
+    /// watcher, with a listener on `url` (the primary) that reconnects with
+    /// backoff; with `positions`, each event carries the primary's WAL
+    /// position once it committed (for deliveries from replicas).
+    pub fn start(url: DatabaseUrl, capacity: usize, positions: bool) -> Arc<Self> {
         let fanout = Fanout::new(capacity);
         let (stop, stopped) = oneshot::channel();
-        tokio::spawn(listener::run(url, fanout.clone(), stopped));
+        tokio::spawn(listener::run(url, fanout.clone(), positions, stopped));
         Arc::new(Self {
             fanout,
             _stop: Some(stop),

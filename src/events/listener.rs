@@ -2,15 +2,29 @@
 //! connection, forwarding notifications to the hub, reconnecting with
 //! exponential backoff when the connection drops (a database restart, a
 //! failover, a terminated backend).
+//!
+//! With replicas, each event also carries a WAL position of the primary at
+//! or past its commit, so that its deliveries may read from a replica that
+//! has replayed that far (`db::replicas`). A position the publisher read
+//! inside its transaction (`pg_current_wal_insert_lsn()` before `COMMIT`)
+//! would not do: the commit record is written after it, so a replica could
+//! have replayed that position and still not show the write. Instead the
+//! listener asks the primary for its insert position after it received the
+//! notification: PostgreSQL delivers a notification only once its
+//! transaction has committed, so that commit record is already in the WAL
+//! and ends at or before the position read. One question answers every
+//! notification received before it was sent (those that arrive while it
+//! is under way wait for the next one).
 
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use tokio::sync::oneshot;
-use tokio_postgres::AsyncMessage;
+use tokio_postgres::{AsyncMessage, Client, SimpleQueryMessage};
 
 use crate::config::DatabaseUrl;
 use crate::db::connect;
+use crate::db::replicas::Lsn;
 use crate::events::hub::Fanout;
 use crate::events::{CHANNEL, Delivery, Event};
 
@@ -22,12 +36,21 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Listens until `stop` fires or its sender is dropped.
-pub async fn run(url: DatabaseUrl, sender: Fanout, mut stop: oneshot::Receiver<()>) {
+/// What the listener hears from its connection.
+type Messages = connect::MessageStream;
+
+/// Listens until `stop` fires or its sender is dropped; with `positions`,
+/// events carry the primary's WAL position after their commit.
+pub async fn run(
+    url: DatabaseUrl,
+    sender: Fanout,
+    positions: bool,
+    mut stop: oneshot::Receiver<()>,
+) {
     let mut backoff = FIRST_BACKOFF;
     let mut listened_before = false;
     loop {
-        let session = listen(&url, &sender, &mut listened_before, &mut backoff);
+        let session = listen(&url, &sender, positions, &mut listened_before, &mut backoff);
         tokio::select! {
             _ = &mut stop => return,
             reason = session => {
@@ -46,6 +69,7 @@ pub async fn run(url: DatabaseUrl, sender: Fanout, mut stop: oneshot::Receiver<(
 async fn listen(
     url: &DatabaseUrl,
     sender: &Fanout,
+    mut positions: bool,
     listened_before: &mut bool,
     backoff: &mut Duration,
 ) -> String {
@@ -64,7 +88,7 @@ async fn listen(
                 Ok(()) => break,
                 Err(err) => return format!("LISTEN failed: {err}"),
             },
-            message = messages.next() => if let Err(reason) = forward(message, sender) {
+            message = messages.next() => if let Err(reason) = heard(message, &mut Vec::new()) {
                 return reason;
             },
         }
@@ -76,22 +100,101 @@ async fn listen(
     } else {
         tracing::info!("event listener started");
     }
+    let mut events = Vec::new();
     loop {
-        if let Err(reason) = forward(messages.next().await, sender) {
+        if let Err(reason) = heard(messages.next().await, &mut events) {
             return reason;
         }
+        // Whatever else has arrived shares the position question.
+        while let Some(message) = messages.next().now_or_never() {
+            if let Err(reason) = heard(message, &mut events) {
+                return reason;
+            }
+        }
+        if events.is_empty() {
+            continue;
+        }
+        let mut later = Vec::new();
+        let position = if positions {
+            match position(&client, &mut messages, &mut later).await {
+                Ok(position) => Some(position),
+                Err(Lost(reason)) => {
+                    // They committed: deliver them, from the primary.
+                    send(sender, &mut events, None);
+                    send(sender, &mut later, None);
+                    return reason;
+                }
+                Err(Refused(reason)) => {
+                    tracing::warn!(%reason, "the primary does not tell its WAL position; deliveries read from the primary");
+                    positions = false;
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        send(sender, &mut events, position);
+        events = later;
     }
 }
 
-/// Forwards one message of the connection; `Err` when the connection ended.
-fn forward(
+/// Why the position question failed.
+enum Failed {
+    /// The connection is gone (the reason).
+    Lost(String),
+    /// The server refused the question (the reason): asking again will not help.
+    Refused(String),
+}
+use Failed::{Lost, Refused};
+
+/// The primary's WAL insert position now, polling the connection
+/// meanwhile: events that arrive before the answer go into `later` (they
+/// may have committed after the position was read).
+async fn position(
+    client: &Client,
+    messages: &mut Messages,
+    later: &mut Vec<Event>,
+) -> Result<Lsn, Failed> {
+    // Text, not a typed pg_lsn: the simple protocol, one round trip, no
+    // prepared statement.
+    let asking = client.simple_query("SELECT (pg_current_wal_insert_lsn() - '0/0')::int8::text");
+    tokio::pin!(asking);
+    let rows = loop {
+        tokio::select! {
+            answer = &mut asking => break answer,
+            message = messages.next() => heard(message, later).map_err(Lost)?,
+        }
+    };
+    let rows = rows.map_err(|err| match err.as_db_error() {
+        Some(db) => Refused(db.message().to_string()),
+        None => Lost(err.to_string()),
+    })?;
+    rows.iter()
+        .find_map(|row| match row {
+            SimpleQueryMessage::Row(row) => row.get(0)?.parse::<u64>().ok(),
+            _ => None,
+        })
+        .map(Lsn)
+        .ok_or_else(|| Refused("no WAL position in the answer".into()))
+}
+
+/// Delivers `events`, in order, with `position`.
+fn send(sender: &Fanout, events: &mut Vec<Event>, position: Option<Lsn>) {
+    for event in events.drain(..) {
+        sender.send(Delivery::Event(event, position));
+    }
+}
+
+/// Keeps the event of one message of the connection; `Err` when the
+/// connection ended.
+fn heard(
     message: Option<Result<AsyncMessage, tokio_postgres::Error>>,
-    sender: &Fanout,
+    events: &mut Vec<Event>,
 ) -> Result<(), String> {
     match message {
         Some(Ok(AsyncMessage::Notification(notification))) => {
             match serde_json::from_str::<Event>(notification.payload()) {
-                Ok(event) => sender.send(Delivery::Event(event)),
+                Ok(event) => events.push(event),
                 Err(err) => {
                     tracing::warn!(error = %err, payload = notification.payload(), "unknown event")
                 }

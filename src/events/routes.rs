@@ -92,8 +92,9 @@ impl Queue {
     }
 
     fn push(&self, delivery: (u64, Delivery), capacity: usize) {
-        // A backlog is bounded by `capacity` events (about 33 bytes each)
-        // and given back once drained (see `Inbox::next`).
+        // A backlog is bounded by `capacity` events (64 bytes each, with
+        // their write position and dispatch number) and given back once
+        // drained (see `Inbox::next`).
         {
             let mut state = self.state();
             if state.deliveries.len() >= capacity {
@@ -166,7 +167,7 @@ impl Routes {
                     .values()
                     .map(|entry| entry.queue.clone())
                     .collect(),
-                Delivery::Event(event) => Topic::of(&event)
+                Delivery::Event(event, _) => Topic::of(&event)
                     .and_then(|topic| registry.by_topic.get(&topic))
                     .map(|sockets| {
                         sockets
@@ -307,7 +308,7 @@ mod tests {
     use super::*;
 
     fn changed(post: Uuid) -> Delivery {
-        Delivery::Event(Event::PostChanged { post })
+        Delivery::Event(Event::PostChanged { post }, None)
     }
 
     /// What the inbox holds now, without the dispatch number.
@@ -334,7 +335,7 @@ mod tests {
         feed.listen(Topic::Post(a));
 
         routes.dispatch(changed(a));
-        routes.dispatch(Delivery::Event(Event::PostPublished { post: a }));
+        routes.dispatch(Delivery::Event(Event::PostPublished { post: a }, None));
         assert_eq!(
             next_now(&watching_a).await,
             Some(Received::Delivery(0, changed(a)))
@@ -353,7 +354,7 @@ mod tests {
             next_now(&feed).await,
             Some(Received::Delivery(
                 0,
-                Delivery::Event(Event::PostPublished { post: a })
+                Delivery::Event(Event::PostPublished { post: a }, None)
             ))
         );
         assert_eq!(next_now(&feed).await, None);
@@ -428,7 +429,7 @@ mod tests {
         // A subscription registers through the registrar while it runs.
         let registrar = inbox.registrar();
         registrar.listen(Topic::Published);
-        routes.dispatch(Delivery::Event(Event::PostPublished { post }));
+        routes.dispatch(Delivery::Event(Event::PostPublished { post }, None));
         assert!(next_now(&inbox).await.is_some(), "heard at once");
         inbox.listen(Topic::Notifications(post));
         drop(inbox);

@@ -14,7 +14,10 @@
 //! The object comes through a DataLoader shared by all subscribers of the
 //! instance (so 1,000 subscribers of one post cost one statement per event,
 //! not 1,000); the fields below it go through loaders made for that turn, so
-//! nothing stale is shown.
+//! nothing stale is shown. A delivery may read from a replica that has the
+//! event's write ([`DeliveryReplica`] in its data): the shared loaders are
+//! kept per database, so a batch never mixes reads that must see different
+//! writes.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -41,23 +44,52 @@ use crate::social::posts::{self, PostAccess};
 pub struct Live {
     /// The instance's event broadcast.
     pub hub: Arc<EventHub>,
+    primary: SharedLoaders,
+    /// One set per replica, in the configured order.
+    replicas: Vec<SharedLoaders>,
+}
+
+/// The loaders of deliveries that read from one database.
+struct SharedLoaders {
     posts: DataLoader<PostLoader, NoCache>,
     replies: DataLoader<ReplyLoader, NoCache>,
     notifications: DataLoader<NotificationLoader, NoCache>,
 }
 
-impl Live {
-    /// Delivery loaders on `pool` for the events of `hub`.
-    pub fn new(hub: Arc<EventHub>, pool: &DbPool) -> Arc<Self> {
+impl SharedLoaders {
+    fn on(pool: &DbPool) -> Self {
         let spawn = |load: BoxFuture<'static, ()>| tokio::spawn(load);
-        Arc::new(Self {
-            hub,
+        Self {
             posts: DataLoader::new(PostLoader(pool.clone()), spawn),
             replies: DataLoader::new(ReplyLoader(pool.clone()), spawn),
             notifications: DataLoader::new(NotificationLoader(pool.clone()), spawn),
-        })
+        }
     }
 }
+
+impl Live {
+    /// Delivery loaders on `pool` (the primary) and on each of `replicas`
+    /// (see `Replicas::pools`) for the events of `hub`.
+    pub fn new(hub: Arc<EventHub>, pool: &DbPool, replicas: &[DbPool]) -> Arc<Self> {
+        Arc::new(Self {
+            hub,
+            primary: SharedLoaders::on(pool),
+            replicas: replicas.iter().map(SharedLoaders::on).collect(),
+        })
+    }
+
+    /// The loaders of deliveries that read from `replica` (none: the primary).
+    fn loaders(&self, replica: Option<DeliveryReplica>) -> &SharedLoaders {
+        replica
+            .and_then(|DeliveryReplica(index)| self.replicas.get(index))
+            .unwrap_or(&self.primary)
+    }
+}
+
+/// Put into a delivery's data when it reads from a replica: the replica's
+/// place in the configured list (absent: the primary).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReplica(pub usize);
 
 /// Which events a subscription runs for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -161,7 +193,8 @@ enum Step<T> {
 
 /// One turn of one field, as its resolver sees it.
 struct Run<'a> {
-    live: &'a Live,
+    /// The shared loaders of the database this turn reads from.
+    loaders: &'a SharedLoaders,
     viewer: Option<Uuid>,
     turn: Turn,
     report: &'a Report,
@@ -181,7 +214,7 @@ impl<'a> Run<'a> {
             .data::<Arc<Live>>()
             .expect("the server puts the live services into the schema's data");
         Ok(Self {
-            live,
+            loaders: live.loaders(ctx.data_opt::<DeliveryReplica>().copied()),
             viewer: context::viewer(ctx).user_id(),
             turn: *turn,
             report,
@@ -229,7 +262,7 @@ impl<'a> Run<'a> {
 
     /// The post if the viewer may read it now.
     async fn readable_post(&self, id: Uuid) -> AppResult<Option<Post>> {
-        let post = self.live.posts.load_one(id).await?;
+        let post = self.loaders.posts.load_one(id).await?;
         Ok(post.filter(|post| posts::visible_to(post, self.viewer)))
     }
 
@@ -266,7 +299,7 @@ impl Subscription {
                 if run.readable_post(post).await?.is_none() {
                     Step::End
                 } else {
-                    match run.live.replies.load_one(reply).await? {
+                    match run.loaders.replies.load_one(reply).await? {
                         Some(reply) => Step::Deliver(reply),
                         None => Step::Skip,
                     }
@@ -335,7 +368,7 @@ impl Subscription {
                 return Ok(nothing());
             }
             Some(Event::NotificationAdded { user, notification }) if user == user_id => {
-                let found = run.live.notifications.load_one(notification).await?;
+                let found = run.loaders.notifications.load_one(notification).await?;
                 match notifications::readable(found, user_id) {
                     Ok(found) => Step::Deliver(found.into()),
                     // Withdrawn before delivery.

@@ -254,10 +254,16 @@ fn duplicate(resolved: &Resolved) -> Resolved {
 
 /// Whether some operation failed because its database could not be reached.
 fn wanted_a_database(response: &BatchResponse) -> bool {
-    let responses = match response {
-        BatchResponse::Single(response) => std::slice::from_ref(response),
-        BatchResponse::Batch(responses) => responses.as_slice(),
-    };
+    match response {
+        BatchResponse::Single(response) => failed_for_database(std::slice::from_ref(response)),
+        BatchResponse::Batch(responses) => failed_for_database(responses),
+    }
+}
+
+/// Whether some response has an error because its database could not be
+/// reached (SERVICE_UNAVAILABLE): run on a replica, it is run again on the
+/// primary.
+pub(crate) fn failed_for_database(responses: &[Response]) -> bool {
     responses
         .iter()
         .flat_map(|response| &response.errors)

@@ -46,6 +46,8 @@ pub mod names {
     pub const REPLICAS_HEALTHY: &str = "growth_diary_replicas_healthy";
     /// GraphQL requests by where their reads went (`replica` or `primary`).
     pub const READS: &str = "growth_diary_graphql_reads_total";
+    /// Subscription deliveries by where their reads went (`replica` or `primary`).
+    pub const DELIVERY_READS: &str = "growth_diary_delivery_reads_total";
 }
 
 /// Counts one HTTP response of `route` (a matched path, or `unmatched`).
@@ -85,6 +87,13 @@ pub fn replicas_healthy(count: usize) {
 pub fn graphql_reads(on_replica: bool) {
     let target = if on_replica { "replica" } else { "primary" };
     metrics::counter!(names::READS, "target" => target).increment(1);
+}
+
+/// Counts a subscription delivery (one run for an event, shared by
+/// identical subscriptions) by where its reads went.
+pub fn delivery_reads(on_replica: bool) {
+    let target = if on_replica { "replica" } else { "primary" };
+    metrics::counter!(names::DELIVERY_READS, "target" => target).increment(1);
 }
 
 /// Counts a request answered 503 because the database could not be reached.

@@ -115,6 +115,10 @@ fn describe() {
         names::READS,
         "GraphQL requests of queries only, by where their reads went (replica or primary)."
     );
+    metrics::describe_counter!(
+        names::DELIVERY_READS,
+        "Subscription deliveries (one run per event and identical subscription), by where their reads went (replica or primary); counted with replicas only."
+    );
     metrics::describe_gauge!(
         names::SUBSCRIPTIONS,
         "Subscriptions running over all WebSockets."

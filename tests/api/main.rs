@@ -26,6 +26,7 @@ mod migrations;
 mod oauth;
 mod observability;
 mod pooler;
+mod replica_deliveries;
 mod replicas;
 mod schema;
 mod server_limits;

@@ -8,12 +8,12 @@ use crate::harness::cluster::Cluster;
 use crate::harness::server::sign_up;
 use crate::harness::{TestDb, TestServer};
 
-const DATABASE: &str = "growth_diary";
+pub(crate) const DATABASE: &str = "growth_diary";
 const DEADLINE: Duration = Duration::from_secs(60);
 
 /// A server on the cluster's primary, reading from its replica, once the
 /// replica takes reads.
-async fn server_on(cluster: &Cluster) -> TestServer {
+pub(crate) async fn server_on(cluster: &Cluster) -> TestServer {
     let primary = cluster.primary_url(DATABASE);
     let replica = cluster.replica_url(DATABASE);
     let server = TestServer::start_with(TestDb::empty().await, move |config| {
@@ -32,7 +32,7 @@ async fn server_on(cluster: &Cluster) -> TestServer {
     server
 }
 
-fn replicas(server: &TestServer) -> &growth_diary::db::replicas::Replicas {
+pub(crate) fn replicas(server: &TestServer) -> &growth_diary::db::replicas::Replicas {
     server
         .services
         .replicas

@@ -7,6 +7,10 @@
 //! `accounts::read_your_writes`); when none has, or none is healthy, it goes
 //! to the primary. A replica that stops answering or falls more than
 //! `REPLICA_MAX_LAG_MS` behind is left out until a check finds it well again.
+//!
+//! Subscription deliveries pick their replica in [`delivery`]: by the WAL
+//! position of their event's own write, asking a replica afresh when the
+//! last check is older than that write.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -16,9 +20,13 @@ use std::time::{Duration, Instant};
 use diesel::pg::data_types::PgLsn;
 
 /// A position in the primary's write-ahead log.
-pub type Lsn = PgLsn;
+pub use diesel::pg::data_types::PgLsn as Lsn;
 use diesel::sql_types::{Bool, Nullable, PgLsn as PgLsnType};
 use diesel_async::pooled_connection::deadpool::BuildError;
+
+mod delivery;
+
+pub use delivery::Picked;
 
 use crate::config::{DatabaseConfig, PoolerMode};
 use crate::db::pool::{self, DbPool, StatementCounter};
@@ -36,6 +44,12 @@ struct Replica {
     replayed: AtomicU64,
     /// Reads it served (for metrics and the benchmark).
     reads: AtomicU64,
+    /// Subscription deliveries it served.
+    deliveries: AtomicU64,
+    /// Held while the replica is asked for its position on behalf of a
+    /// delivery; holds the highest write position announced when the last
+    /// such question was asked (see [`delivery`]).
+    asked: tokio::sync::Mutex<u64>,
 }
 
 /// The instance's replicas.
@@ -43,6 +57,8 @@ pub struct Replicas {
     list: Vec<Replica>,
     next: AtomicUsize,
     max_lag: Duration,
+    /// The highest WAL position of an event a delivery has asked for.
+    announced: AtomicU64,
 }
 
 /// Where one request's reads go.
@@ -78,12 +94,15 @@ impl Replicas {
                 healthy: AtomicBool::new(false),
                 replayed: AtomicU64::new(0),
                 reads: AtomicU64::new(0),
+                deliveries: AtomicU64::new(0),
+                asked: tokio::sync::Mutex::new(0),
             });
         }
         let replicas = Arc::new(Self {
             list,
             next: AtomicUsize::new(0),
             max_lag: Duration::from_millis(config.replica_max_lag_ms),
+            announced: AtomicU64::new(0),
         });
         tokio::spawn(check_forever(Arc::downgrade(&replicas), primary));
         Ok(Some(replicas))
@@ -115,6 +134,23 @@ impl Replicas {
             .collect()
     }
 
+    /// Subscription deliveries that read from a replica, per replica (in the configured order).
+    pub fn deliveries(&self) -> Vec<u64> {
+        self.list
+            .iter()
+            .map(|replica| replica.deliveries.load(Ordering::Relaxed))
+            .collect()
+    }
+
+    /// The replicas' pools, in the configured order (a [`Picked`]
+    /// names its replica by its place here).
+    pub fn pools(&self) -> Vec<DbPool> {
+        self.list
+            .iter()
+            .map(|replica| replica.pool.clone())
+            .collect()
+    }
+
     /// How many replicas the last checks found healthy.
     pub fn healthy(&self) -> usize {
         self.list
@@ -125,10 +161,17 @@ impl Replicas {
 
     /// Leaves a replica out until the next check (a read on it failed).
     pub fn report_failure(&self, pool: &DbPool) {
-        if let Some(replica) = self.list.iter().find(|replica| replica.pool.same(pool))
-            && replica.healthy.swap(false, Ordering::Relaxed)
-        {
-            tracing::warn!(replica = %replica.name, "a read on a replica failed; reading from the primary until it checks well");
+        if let Some(replica) = self.list.iter().find(|replica| replica.pool.same(pool)) {
+            replica.leave_out("a read on a replica failed");
+        }
+    }
+}
+
+impl Replica {
+    /// Leaves it out until the next check finds it well.
+    fn leave_out(&self, why: &str) {
+        if self.healthy.swap(false, Ordering::Relaxed) {
+            tracing::warn!(replica = %self.name, why, "reading from the primary until the replica checks well");
         }
     }
 }
@@ -240,6 +283,22 @@ impl ReplicaState {
             _ => Ok(replayed),
         }
     }
+}
+
+/// Where a replica's replay stands now.
+async fn replayed(pool: &DbPool) -> Result<Option<PgLsn>, String> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Replayed {
+        #[diesel(sql_type = Nullable<PgLsnType>)]
+        at: Option<PgLsn>,
+    }
+    let mut conn = pool.get().await.map_err(|err| err.to_string())?;
+    diesel::sql_query("SELECT pg_last_wal_replay_lsn() AS at")
+        .get_result::<Replayed>(&mut *conn)
+        .await
+        .map(|replayed| replayed.at)
+        .map_err(|err| err.to_string())
 }
 
 async fn check(replica: &Replica) -> Result<ReplicaState, String> {

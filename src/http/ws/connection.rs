@@ -119,6 +119,7 @@ impl Connection {
         let subscriber = Subscriber {
             schema: self.state.schema.clone(),
             pool: self.state.services.pool.clone(),
+            replicas: self.state.services.replicas.clone(),
             viewer,
             origin: self.origin.clone(),
             shared: self.state.ws.shared.clone(),

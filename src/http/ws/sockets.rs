@@ -187,8 +187,8 @@ async fn watch_sessions(
     loop {
         let user = tokio::select! {
             delivery = deliveries.recv() => match delivery {
-                Ok(Delivery::Event(Event::SessionsEnded { user })) => Some(user),
-                Ok(Delivery::Event(_)) => continue,
+                Ok(Delivery::Event(Event::SessionsEnded { user }, _)) => Some(user),
+                Ok(Delivery::Event(..)) => continue,
                 // Announcements may have been missed: check everyone.
                 Ok(Delivery::Resumed) | Err(RecvError::Lagged(_)) => None,
                 Err(RecvError::Closed) => return,

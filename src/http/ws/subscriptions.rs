@@ -14,6 +14,7 @@ use std::sync::Arc;
 use async_graphql::{Request, Variables};
 use sha2::{Digest as _, Sha256};
 
+use crate::db::replicas::Lsn;
 use crate::error::AppError;
 use crate::events::routes::{Inbox, Received};
 use crate::events::{Delivery, EventHub};
@@ -36,6 +37,9 @@ pub struct Due {
     pub turn: Turn,
     /// The event's dispatch number on this instance (none for missed events).
     pub dispatch: Option<u64>,
+    /// The primary's WAL position once the event's write committed (see
+    /// `events::listener`); none: its deliveries read from the primary.
+    pub written: Option<Lsn>,
 }
 
 /// One subscription between events.
@@ -219,17 +223,20 @@ impl Subscriptions {
         };
         loop {
             let due = match inbox.next().await {
-                Received::Delivery(number, Delivery::Event(event)) => Due {
+                Received::Delivery(number, Delivery::Event(event, written)) => Due {
                     turn: Turn::Event(event),
                     dispatch: Some(number),
+                    written,
                 },
                 Received::Delivery(number, Delivery::Resumed) => Due {
                     turn: Turn::Resumed,
                     dispatch: Some(number),
+                    written: None,
                 },
                 Received::Missed(missed) => Due {
                     turn: Turn::Missed(missed),
                     dispatch: None,
+                    written: None,
                 },
             };
             if self
@@ -251,12 +258,7 @@ impl Subscriptions {
             .filter(|subscription| subscription.wants(&due.turn))
             .map(|subscription| async move {
                 let outcome = subscriber
-                    .outcome(
-                        subscription.digest,
-                        || subscription.request(),
-                        due.turn,
-                        due.dispatch,
-                    )
+                    .outcome(subscription.digest, || subscription.request(), due)
                     .await;
                 (subscription.id.clone(), outcome)
             });
@@ -340,13 +342,25 @@ mod tests {
         inbox.listen(Topic::Post(watched));
         subscriptions.inbox = Some(inbox);
         subscriptions.list.push(watching(watched));
-        hub.send(Delivery::Event(Event::PostChanged { post: other }));
-        hub.send(Delivery::Event(Event::PostPublished { post: watched }));
-        hub.send(Delivery::Event(Event::PostChanged { post: watched }));
+        hub.send(Delivery::Event(Event::PostChanged { post: other }, None));
+        hub.send(Delivery::Event(
+            Event::PostPublished { post: watched },
+            None,
+        ));
+        let written = Some(Lsn(42));
+        hub.send(Delivery::Event(
+            Event::PostChanged { post: watched },
+            written,
+        ));
         hub.send(Delivery::Resumed);
         assert_eq!(
-            subscriptions.next_turn().await.turn,
-            Turn::Event(Event::PostChanged { post: watched })
+            subscriptions.next_turn().await,
+            Due {
+                turn: Turn::Event(Event::PostChanged { post: watched }),
+                dispatch: Some(2),
+                written,
+            },
+            "the event's write position comes with it"
         );
         assert_eq!(subscriptions.next_turn().await.turn, Turn::Resumed);
     }
@@ -361,13 +375,14 @@ mod tests {
         subscriptions.inbox = Some(inbox);
         subscriptions.list.push(watching(post));
         for _ in 0..5 {
-            hub.send(Delivery::Event(Event::PostChanged { post }));
+            hub.send(Delivery::Event(Event::PostChanged { post }, None));
         }
         assert_eq!(
             subscriptions.next_turn().await,
             Due {
                 turn: Turn::Missed(3),
-                dispatch: None
+                dispatch: None,
+                written: None,
             }
         );
         assert!(subscriptions.list[0].wants(&Turn::Missed(3)));

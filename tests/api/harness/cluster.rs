@@ -16,7 +16,7 @@ pub struct Cluster {
     pub primary_port: u16,
     pub replica_port: u16,
     /// `recovery_min_apply_delay` of the replica.
-    delay: Duration,
+    delay: std::sync::Mutex<Duration>,
 }
 
 impl Cluster {
@@ -29,7 +29,7 @@ impl Cluster {
             bin: bin_dir(),
             primary_port: free_port(),
             replica_port: free_port(),
-            delay,
+            delay: std::sync::Mutex::new(delay),
             dir,
         };
         cluster.chown(&cluster.dir);
@@ -79,8 +79,29 @@ impl Cluster {
 
     /// Starts (again) the replica.
     pub fn start_replica(&self) {
-        let delay = format!("-c recovery_min_apply_delay={}ms", self.delay.as_millis());
+        let delay = *self
+            .delay
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let delay = format!("-c recovery_min_apply_delay={}ms", delay.as_millis());
         self.pg_ctl("replica", self.replica_port, "start", &[&delay]);
+    }
+
+    /// Restarts the replica applying the primary's WAL `delay` late from now on.
+    pub fn restart_replica_with_delay(&self, delay: Duration) {
+        *self
+            .delay
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = delay;
+        self.stop_replica();
+        self.start_replica();
+    }
+
+    /// A client of the replica's database `name` (to look at what it has).
+    pub async fn replica_client(&self, name: &str) -> tokio_postgres::Client {
+        growth_diary::db::connect::client(&self.replica_url(name), Duration::from_secs(10))
+            .await
+            .expect("connect to the replica")
     }
 
     /// Stops the replica at once (`-m immediate`: its connections just end).
@@ -101,13 +122,8 @@ impl Cluster {
     /// What PostgreSQL's statistics say the replica served: committed
     /// transactions in database `name`.
     pub async fn replica_transactions(&self, name: &str) -> i64 {
-        let client = growth_diary::db::connect::client(
-            &self.replica_url("postgres"),
-            Duration::from_secs(10),
-        )
-        .await
-        .expect("connect to the replica");
-        client
+        self.replica_client("postgres")
+            .await
             .query_one(
                 "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = $1",
                 &[&name],

@@ -1,0 +1,97 @@
+//! A replica for a subscription delivery: one that has replayed the write
+//! its event announces.
+//!
+//! The background check is up to [`super::CHECK_INTERVAL`] old, and an
+//! event is always newer than that: by the check's numbers alone every
+//! delivery would read from the primary. So a delivery whose write is past
+//! what the check saw asks a healthy replica where its replay stands now.
+//! Deliveries share these questions: one at a time per replica, and a
+//! question asked after a write was announced answers for that write, so an
+//! event costs at most one question per replica however many subscriptions
+//! it runs; a replica that did not have the write then is not asked again
+//! for it (its deliveries read from the primary rather than wait).
+
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use super::{Lsn, Replica, Replicas, replayed};
+use crate::db::DbPool;
+
+/// How long a delivery waits for a replica to say where it stands before
+/// reading from the primary (and leaving the replica out until its next
+/// check).
+const ASK_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// The replica a delivery reads from.
+#[derive(Clone)]
+pub struct Picked {
+    /// Its place in the configured list (see [`Replicas::pools`]).
+    pub index: usize,
+    /// Its pool.
+    pub pool: DbPool,
+}
+
+impl Replicas {
+    /// A healthy replica, in turn, that has replayed `written` (the WAL
+    /// position of the event's committed write); `None`: read from the
+    /// primary.
+    pub async fn for_delivery(&self, written: Lsn) -> Option<Picked> {
+        // Before any question is asked: a question that starts after this
+        // counts as asked for this write (see `has_replayed`).
+        self.announced.fetch_max(written.0, Ordering::SeqCst);
+        let count = self.list.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let in_turn = || (0..count).map(move |offset| (start + offset) % count);
+        let healthy = |index: &usize| self.list[*index].healthy.load(Ordering::Relaxed);
+        let mut found = in_turn()
+            .filter(healthy)
+            .find(|index| self.list[*index].replayed.load(Ordering::Relaxed) >= written.0);
+        if found.is_none() {
+            for index in in_turn().filter(healthy) {
+                if self.has_replayed(&self.list[index], written).await {
+                    found = Some(index);
+                    break;
+                }
+            }
+        }
+        let index = found?;
+        let replica = &self.list[index];
+        replica.deliveries.fetch_add(1, Ordering::Relaxed);
+        Some(Picked {
+            index,
+            pool: replica.pool.clone(),
+        })
+    }
+
+    /// Whether `replica` has replayed `written`, asking it unless a
+    /// question asked since `written` was announced already answered no.
+    async fn has_replayed(&self, replica: &Replica, written: Lsn) -> bool {
+        let caught_up = || replica.replayed.load(Ordering::Relaxed) >= written.0;
+        if caught_up() {
+            return true;
+        }
+        let mut asked = replica.asked.lock().await;
+        // Another delivery's question, answered while this one waited.
+        if caught_up() {
+            return true;
+        }
+        // The last question started once `written` was announced, so after
+        // its write committed: the replica had not replayed it then, and
+        // waiting for the next answer would delay the delivery.
+        if *asked >= written.0 {
+            return false;
+        }
+        *asked = self.announced.load(Ordering::SeqCst);
+        match tokio::time::timeout(ASK_TIMEOUT, replayed(&replica.pool)).await {
+            Ok(Ok(Some(position))) => {
+                replica.replayed.fetch_max(position.0, Ordering::Relaxed);
+                position.0 >= written.0
+            }
+            Ok(Ok(None)) => false,
+            Ok(Err(_)) | Err(_) => {
+                replica.leave_out("a replica did not say where its replay stands");
+                false
+            }
+        }
+    }
+}
