@@ -95,3 +95,76 @@ impl Replicas {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+
+    use super::*;
+    use crate::config::{DatabaseConfig, DatabaseUrl};
+    use crate::db::pool::{self, StatementCounter};
+
+    /// One replica that replayed `replayed`, on an address where nothing
+    /// listens: asking it fails, which leaves it out.
+    fn replicas(healthy: bool, replayed: u64) -> Replicas {
+        let url = DatabaseUrl::parse("postgres://nobody@127.0.0.1:9/none?sslmode=disable")
+            .expect("a valid URL");
+        let mut config = DatabaseConfig::for_url(url);
+        config.database_connect_timeout_secs = 1;
+        let pool = pool::build(&config, &StatementCounter::default()).expect("a lazy pool");
+        Replicas {
+            list: vec![Replica {
+                name: "nowhere".into(),
+                pool,
+                healthy: AtomicBool::new(healthy),
+                replayed: AtomicU64::new(replayed),
+                reads: AtomicU64::new(0),
+                deliveries: AtomicU64::new(0),
+                asked: tokio::sync::Mutex::new(0),
+            }],
+            next: AtomicUsize::new(0),
+            max_lag: Duration::from_secs(5),
+            announced: AtomicU64::new(0),
+        }
+    }
+
+    fn healthy(replicas: &Replicas) -> bool {
+        replicas.list[0].healthy.load(Ordering::Relaxed)
+    }
+
+    #[tokio::test]
+    async fn a_replica_the_last_check_saw_past_the_write_takes_it_without_a_question() {
+        let replicas = replicas(true, 200);
+        let picked = replicas.for_delivery(Lsn(200)).await;
+        assert_eq!(picked.map(|picked| picked.index), Some(0));
+        assert_eq!(replicas.deliveries(), vec![1]);
+        assert!(healthy(&replicas), "it was not asked (asking fails here)");
+    }
+
+    #[tokio::test]
+    async fn an_unhealthy_replica_takes_no_delivery() {
+        let replicas = replicas(false, 200);
+        assert!(replicas.for_delivery(Lsn(100)).await.is_none());
+        assert_eq!(replicas.deliveries(), vec![0]);
+    }
+
+    #[tokio::test]
+    async fn a_replica_that_cannot_say_where_it_stands_is_left_out() {
+        let replicas = replicas(true, 100);
+        assert!(replicas.for_delivery(Lsn(200)).await.is_none());
+        assert!(!healthy(&replicas), "left out until its next check");
+    }
+
+    #[tokio::test]
+    async fn a_write_already_asked_about_is_not_asked_again() {
+        let replicas = replicas(true, 100);
+        // A question asked once write 300 was announced found the replica
+        // behind: a delivery of write 200 reads from the primary at once.
+        *replicas.list[0].asked.lock().await = 300;
+        assert!(replicas.for_delivery(Lsn(200)).await.is_none());
+        assert!(healthy(&replicas), "it was not asked again");
+        // A newer write is asked about (and here the question fails).
+        assert!(replicas.for_delivery(Lsn(400)).await.is_none());
+        assert!(!healthy(&replicas));
+    }
+}
