@@ -32,7 +32,7 @@
 #   SEED_USERS, SEED_POSTS_PER_USER, SEED_LIKES, SEED_REPLIES   dataset (2000, 20, 200000, 80000)
 #   CONNECTIONS, THREADS    wrk connections and threads (64, 2)
 #   WARMUP, DURATION        seconds of the discarded warm-up and of the measured run (5, 20)
-#   ROUNDS                  how many primary/replica pairs to run (2)
+#   ROUNDS                  how many primary/replica pairs to run (3)
 #   BASE_PORT               first port tried for PostgreSQL and the server (18300)
 #   DATABASE_POOL_SIZE      passed to the server when set (its default: 10, per database)
 #   SKIP_BUILD=1            do not run cargo; BENCH_BIN=/path/to/growth-diary uses that binary
@@ -60,7 +60,7 @@ CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 WARMUP="${WARMUP:-5}"
 DURATION="${DURATION:-20}"
-ROUNDS="${ROUNDS:-2}"
+ROUNDS="${ROUNDS:-3}"
 BASE_PORT="${BASE_PORT:-18300}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
 BENCH_BIN="${BENCH_BIN:-}"
@@ -236,6 +236,8 @@ cluster_ticks() {
 # Transactions the bench database has served on the database at port $1.
 transactions() { psql_on "$1" -d postgres -c "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$BENCH_DB'"; }
 cpu_s() { awk -v a="$1" -v b="$2" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (b - a) / hz }'; }
+# The machine's total and idle ticks (all CPUs).
+machine_ticks() { awk '$1 == "cpu" { print $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9, $5 + $6 }' /proc/stat; }
 
 ROWS=()
 FEED_CHECK='{ feed(first: 50) { edges { node { id } } } }'
@@ -249,11 +251,11 @@ run_mode() {  # $1 primary|replica, $2 round
         -s "$BENCH_DIR/feed.lua" "$GRAPHQL_URL" >"$RESULTS_DIR/wrk-$name-warmup.txt" 2>&1 || die "wrk warm-up failed"
     reads_p="$(metric 'growth_diary_graphql_reads_total{target="primary"}')"
     reads_r="$(metric 'growth_diary_graphql_reads_total{target="replica"}')"
-    cpu0="$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat") $(cluster_ticks primary) $(cluster_ticks replica)"
+    cpu0="$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat") $(cluster_ticks primary) $(cluster_ticks replica) $(machine_ticks)"
     out="$RESULTS_DIR/wrk-$name.txt"
     BENCH_TOKEN="$TOKEN" wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --timeout 10s --latency \
         -s "$BENCH_DIR/feed.lua" "$GRAPHQL_URL" >"$out" 2>&1 || { cat "$out" >&2; die "wrk $name failed"; }
-    cpu1="$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat") $(cluster_ticks primary) $(cluster_ticks replica)"
+    cpu1="$(awk '{ print $14 + $15 }' "/proc/$SERVER_PID/stat") $(cluster_ticks primary) $(cluster_ticks replica) $(machine_ticks)"
     reads_p="$(($(metric 'growth_diary_graphql_reads_total{target="primary"}') - reads_p))"
     reads_r="$(($(metric 'growth_diary_graphql_reads_total{target="replica"}') - reads_r))"
     stop_server
@@ -266,10 +268,19 @@ run_mode() {  # $1 primary|replica, $2 round
     errors="$(awk -F: '/Non-2xx or 3xx responses|Socket errors/ { gsub(/^ +/, "", $2); printf "%s%s", sep, $0; sep = "; " }' "$out")"
     [[ -n "$rps" ]] || { cat "$out" >&2; die "cannot read wrk's output for $name"; }
     share="$(awk -v p="$((p1 - p0))" -v r="$((r1 - r0))" 'BEGIN { if (p + r > 0) printf "%.1f", 100 * r / (p + r); else print "n/a" }')"
-    read -r s0 pp0 rr0 <<<"$cpu0"
-    read -r s1 pp1 rr1 <<<"$cpu1"
+    local s0 pp0 rr0 m0 i0 s1 pp1 rr1 m1 i1 requests per_request busy others
+    read -r s0 pp0 rr0 m0 i0 <<<"$cpu0"
+    read -r s1 pp1 rr1 m1 i1 <<<"$cpu1"
+    requests="$(awk '/requests in/ { print $1 }' "$out")"
+    # CPU of the server and both databases per request, and what the rest of the machine took:
+    # on a shared machine requests/s moves with the others' load, CPU per request much less.
+    per_request="$(awk -v t="$(((s1 - s0) + (pp1 - pp0) + (rr1 - rr0)))" -v hz="$CLK_TCK" -v n="$requests" \
+        'BEGIN { if (n > 0) printf "%.2f", 1000 * t / hz / n; else print "n/a" }')"
+    busy="$(awk -v t0="$m0" -v i0="$i0" -v t1="$m1" -v i1="$i1" 'BEGIN { printf "%.0f", 100 * (1 - (i1 - i0) / (t1 - t0)) }')"
+    others="$(awk -v t0="$m0" -v i0="$i0" -v t1="$m1" -v i1="$i1" -v ours="$(((s1 - s0) + (pp1 - pp0) + (rr1 - rr0)))" \
+        'BEGIN { busy = (t1 - t0) - (i1 - i0); printf "%.0f", 100 * (busy - ours) / (t1 - t0) }')"
     log "$name: $rps req/s, p50 $p50 ms, p99 $p99 ms; transactions primary $((p1 - p0)), replica $((r1 - r0)) ($share% on the replica); requests read on replica $reads_r, primary $reads_p"
-    ROWS+=("| $name | $rps | $p50 | $p99 | $((p1 - p0)) | $((r1 - r0)) | $share% | $reads_r / $reads_p | $(cpu_s "$s0" "$s1") / $(cpu_s "$pp0" "$pp1") / $(cpu_s "$rr0" "$rr1") | ${errors:-none} |")
+    ROWS+=("| $name | $rps | $p50 | $p99 | $((p1 - p0)) | $((r1 - r0)) | $share% | $reads_r / $reads_p | $(cpu_s "$s0" "$s1") / $(cpu_s "$pp0" "$pp1") / $(cpu_s "$rr0" "$rr1") | $per_request | $busy% ($others% others) | ${errors:-none} |")
 }
 for ((round = 1; round <= ROUNDS; round++)); do
     run_mode primary "$round"
@@ -286,11 +297,12 @@ done
     echo "Dataset: $N_USERS users, $N_POSTS posts, $N_LIKES likes, $N_REPLIES replies ($DB_SIZE)."
     echo "Load: wrk $CONNECTIONS connections, $THREADS threads, ${WARMUP}s warm-up then ${DURATION}s measured, benches/feed.lua (signed-in feed page of 50 posts)."
     echo
-    echo "| run | requests/s | p50 ms | p99 ms | transactions on primary | on replica | replica share | requests read on replica / primary (measured run) | CPU s: server / primary / replica (measured run) | errors |"
-    echo "|---|---|---|---|---|---|---|---|---|---|"
+    echo "| run | requests/s | p50 ms | p99 ms | transactions on primary | on replica | replica share | requests read on replica / primary (measured run) | CPU s: server / primary / replica (measured run) | CPU ms per request (all three) | machine busy (others: wrk, other work) | errors |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
     echo "Transactions are pg_stat_database's xact_commit + xact_rollback of the bench database on each, from before the"
     echo "server started to after it stopped (start-up, warm-up and measured run; every read is one autocommit statement)."
-    echo "All processes share the same CPUs: the replica moves the database's work, it adds no CPU here."
+    echo "All processes share the same CPUs: the replica moves the database's work, it adds no CPU here. Requests/s"
+    echo "follows whatever else the machine runs (see the last columns); CPU per request compares the modes more fairly."
 } | tee "$RESULTS_DIR/summary.md"
