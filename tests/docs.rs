@@ -104,7 +104,10 @@ fn slug(heading: &str) -> String {
     while let Some(open) = rest.find('[') {
         text.push_str(&rest[..open]);
         let after = &rest[open + 1..];
-        match after.find("](").and_then(|mid| after[mid..].find(')').map(|end| (mid, mid + end))) {
+        match after
+            .find("](")
+            .and_then(|mid| after[mid..].find(')').map(|end| (mid, mid + end)))
+        {
             Some((mid, end)) => {
                 text.push_str(&after[..mid]);
                 rest = &after[end + 1..];
@@ -135,7 +138,11 @@ fn anchors(text: &str) -> BTreeSet<String> {
         }
         let base = slug(line[hashes..].trim_end_matches('#'));
         let count = seen.entry(base.clone()).or_insert(0);
-        out.insert(if *count == 0 { base.clone() } else { format!("{base}-{count}") });
+        out.insert(if *count == 0 {
+            base.clone()
+        } else {
+            format!("{base}-{count}")
+        });
         *count += 1;
     }
     out
@@ -168,7 +175,12 @@ fn link_targets(text: &str) -> Vec<String> {
             }
         }
         let target = after[..end].split_whitespace().next().unwrap_or("");
-        targets.push(target.trim_start_matches('<').trim_end_matches('>').to_owned());
+        targets.push(
+            target
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_owned(),
+        );
         rest = &after[end..];
     }
     for line in text.lines() {
@@ -199,16 +211,26 @@ fn broken_links(file: &Path, text: &str) -> Vec<String> {
             file.parent().expect("a file has a directory").join(path)
         };
         if !resolved.exists() {
-            problems.push(format!("{}: link to a missing file: {target}", file.display()));
+            problems.push(format!(
+                "{}: link to a missing file: {target}",
+                file.display()
+            ));
             continue;
         }
         let Some(anchor) = anchor else { continue };
         if resolved.extension().is_none_or(|ext| ext != "md") {
             continue;
         }
-        let page = if path.is_empty() { text.to_owned() } else { read(&resolved) };
+        let page = if path.is_empty() {
+            text.to_owned()
+        } else {
+            read(&resolved)
+        };
         if !anchors(&page).contains(anchor) {
-            problems.push(format!("{}: no heading for the anchor: {target}", file.display()));
+            problems.push(format!(
+                "{}: no heading for the anchor: {target}",
+                file.display()
+            ));
         }
     }
     problems
@@ -220,7 +242,11 @@ fn every_relative_link_and_anchor_resolves() {
     for file in markdown_files() {
         problems.extend(broken_links(&file, &read(&file)));
     }
-    assert!(problems.is_empty(), "broken links:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
 }
 
 // ------------------------------------------------------------ configuration
@@ -246,7 +272,9 @@ fn variables_in_code(sources: &[(String, String)]) -> BTreeMap<String, BTreeSet<
                 }
             }
         }
-        if source.contains("EnvFilter::try_from_default_env") || source.contains("EnvFilter::from_default_env") {
+        if source.contains("EnvFilter::try_from_default_env")
+            || source.contains("EnvFilter::from_default_env")
+        {
             vars.entry("RUST_LOG".to_owned()).or_default();
         }
     }
@@ -259,9 +287,13 @@ fn clap_arguments(source: &str) -> Vec<(String, Option<String>)> {
     let mut out = Vec::new();
     for (start, _) in source.match_indices("#[arg(") {
         let attribute = &source[start..];
-        let Some(end) = attribute_end(attribute) else { continue };
+        let Some(end) = attribute_end(attribute) else {
+            continue;
+        };
         let body = &attribute[6..end - 2];
-        let Some(var) = quoted_after(body, "env = \"") else { continue };
+        let Some(var) = quoted_after(body, "env = \"") else {
+            continue;
+        };
         let parts = top_level_parts(body);
         let flag = if let Some(long) = quoted_after(body, "long = \"") {
             Some(long)
@@ -341,8 +373,12 @@ fn field_after(text: &str) -> Option<String> {
             continue;
         }
         let line = line.strip_prefix("pub ").unwrap_or(line);
-        let name: String = line.chars().take_while(|&c| c.is_alphanumeric() || c == '_').collect();
-        return (!name.is_empty() && line[name.len()..].trim_start().starts_with(':')).then_some(name);
+        let name: String = line
+            .chars()
+            .take_while(|&c| c.is_alphanumeric() || c == '_')
+            .collect();
+        return (!name.is_empty() && line[name.len()..].trim_start().starts_with(':'))
+            .then_some(name);
     }
     None
 }
@@ -351,12 +387,22 @@ fn field_after(text: &str) -> Option<String> {
 fn documented_variables(reference: &str) -> Vec<(String, String)> {
     let mut rows = Vec::new();
     for line in without_fences(reference).lines() {
-        let Some(rest) = line.strip_prefix("| `") else { continue };
-        let Some((var, after)) = rest.split_once('`') else { continue };
-        if var.is_empty() || !var.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_') {
+        let Some(rest) = line.strip_prefix("| `") else {
+            continue;
+        };
+        let Some((var, after)) = rest.split_once('`') else {
+            continue;
+        };
+        if var.is_empty()
+            || !var
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        {
             continue;
         }
-        let Some(cells) = after.trim_start().strip_prefix('|') else { continue };
+        let Some(cells) = after.trim_start().strip_prefix('|') else {
+            continue;
+        };
         let flag = cells.split('|').next().unwrap_or("").trim().to_owned();
         rows.push((var.to_owned(), flag));
     }
@@ -370,12 +416,16 @@ fn configuration_drift(code: &BTreeMap<String, BTreeSet<String>>, reference: &st
     let documented: BTreeSet<&str> = rows.iter().map(|(var, _)| var.as_str()).collect();
     for var in code.keys() {
         if !documented.contains(var.as_str()) {
-            problems.push(format!("`{var}` is read by the code but has no row in docs/configuration.md"));
+            problems.push(format!(
+                "`{var}` is read by the code but has no row in docs/configuration.md"
+            ));
         }
     }
     for (var, flag) in &rows {
         let Some(flags) = code.get(var) else {
-            problems.push(format!("`{var}` is documented but the code does not read it"));
+            problems.push(format!(
+                "`{var}` is documented but the code does not read it"
+            ));
             continue;
         };
         let ok = if flags.is_empty() {
@@ -387,9 +437,15 @@ fn configuration_drift(code: &BTreeMap<String, BTreeSet<String>>, reference: &st
             let expected = if flags.is_empty() {
                 "- (no flag)".to_owned()
             } else {
-                flags.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(" or ")
+                flags
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(" or ")
             };
-            problems.push(format!("`{var}`: the flag cell says {flag:?}, the code accepts {expected}"));
+            problems.push(format!(
+                "`{var}`: the flag cell says {flag:?}, the code accepts {expected}"
+            ));
         }
     }
     problems
@@ -417,7 +473,11 @@ fn the_configuration_reference_names_exactly_the_variables_the_code_reads() {
     let code = variables_in_code(&rust_sources(&root().join("src")));
     // The parser must see the settings at all (a change of style would
     // otherwise make every check pass vacuously).
-    assert!(code.len() > 50, "only {} variables found in src/", code.len());
+    assert!(
+        code.len() > 50,
+        "only {} variables found in src/",
+        code.len()
+    );
     assert!(code["DATABASE_URL"].contains("--database-url"));
     assert!(code["IMPORT_FROM_URL"].contains("--from"));
     let problems = configuration_drift(&code, &read(&root().join("docs/configuration.md")));
@@ -428,11 +488,26 @@ fn the_configuration_reference_names_exactly_the_variables_the_code_reads() {
 
 #[test]
 fn slugs_follow_github() {
-    assert_eq!(slug("Against PostGraphile (`benches/compare.sh`)"), "against-postgraphile-benchescomparesh");
-    assert_eq!(slug("Replicas and read-your-writes"), "replicas-and-read-your-writes");
-    assert_eq!(slug("Automatic persisted queries (APQ)"), "automatic-persisted-queries-apq");
-    assert_eq!(slug("Live updates, 2026-11-23 to 2026-12-06"), "live-updates-2026-11-23-to-2026-12-06");
-    assert_eq!(slug("LOG_SQL_BINDS and [links](x.md)"), "log_sql_binds-and-links");
+    assert_eq!(
+        slug("Against PostGraphile (`benches/compare.sh`)"),
+        "against-postgraphile-benchescomparesh"
+    );
+    assert_eq!(
+        slug("Replicas and read-your-writes"),
+        "replicas-and-read-your-writes"
+    );
+    assert_eq!(
+        slug("Automatic persisted queries (APQ)"),
+        "automatic-persisted-queries-apq"
+    );
+    assert_eq!(
+        slug("Live updates, 2026-11-23 to 2026-12-06"),
+        "live-updates-2026-11-23-to-2026-12-06"
+    );
+    assert_eq!(
+        slug("LOG_SQL_BINDS and [links](x.md)"),
+        "log_sql_binds-and-links"
+    );
     let repeated = anchors("# A\n## Notes\n```\n# not a heading\n```\n## Notes\n");
     assert_eq!(repeated, ["a", "notes", "notes-1"].map(String::from).into());
 }
