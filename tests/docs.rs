@@ -1,6 +1,6 @@
 //! The manual stays true to itself and to the code.
 //!
-//! - Every relative link in `README.md` and `docs/*.md` names a file that
+//! - Every relative link in `README.md`, `docs/*.md` and `examples/web/README.md` names a file that
 //!   exists, and every `#anchor` one of the target's headings, slugged as
 //!   GitHub slugs them.
 //! - `docs/configuration.md` has a row for every environment variable the
@@ -23,9 +23,13 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// README.md and every page of the manual.
+/// README.md, every page of the manual, and the reference web app's README
+/// (the README links into it).
 fn markdown_files() -> Vec<PathBuf> {
-    let mut files = vec![root().join("README.md")];
+    let mut files = vec![
+        root().join("README.md"),
+        root().join("examples/web/README.md"),
+    ];
     let mut docs: Vec<PathBuf> = fs::read_dir(root().join("docs"))
         .expect("docs/ exists")
         .map(|entry| entry.expect("a readable docs/ entry").path())
