@@ -7,6 +7,8 @@
 //!   server reads (clap's `env = "..."`, `std::env::var`, `option_env!`, and
 //!   `RUST_LOG` through tracing's `EnvFilter`), names no variable the code
 //!   does not read, and gives each the flag the command line accepts.
+//! - Every repository path a page names in a code span (`src/db/pool.rs`)
+//!   exists.
 //!
 //! Files only: no server, no database. `cargo doc` with warnings denied runs
 //! in `.ci/run`.
@@ -251,6 +253,62 @@ fn every_relative_link_and_anchor_resolves() {
         "broken links:\n{}",
         problems.join("\n")
     );
+}
+
+/// The paths of the repository that a page names in code spans
+/// (`src/db/pool.rs`, `.ci/tools/`, ...) and that exist neither from the
+/// repository's root nor from `dir`, the page's directory.
+fn missing_paths(text: &str, dir: &Path) -> Vec<String> {
+    const ROOTS: [&str; 7] = [
+        "src/",
+        "tests/",
+        "benches/",
+        "migrations/",
+        "deploy/",
+        ".ci/",
+        "examples/",
+    ];
+    // Made by `.ci/install-tools` and the test runs, git-ignored: absent on a
+    // clean clone.
+    // `src/gql/` is the web app's codegen output.
+    const GENERATED: [&str; 6] = [
+        ".ci/.venv",
+        ".ci/cargo",
+        "node_modules",
+        "e2e/screenshots",
+        "benches/results",
+        "src/gql/",
+    ];
+    let mut missing = Vec::new();
+    for span in without_fences(text).split('`').skip(1).step_by(2) {
+        if !ROOTS.iter().any(|root| span.starts_with(root))
+            || span.contains(char::is_whitespace)
+            || span.contains(['<', '*', '{', '\u{2026}'])
+            || GENERATED.iter().any(|generated| span.contains(generated))
+        {
+            continue;
+        }
+        let path = span.trim_end_matches('/');
+        if !root().join(path).exists() && !dir.join(path).exists() {
+            missing.push(span.to_owned());
+        }
+    }
+    missing
+}
+
+#[test]
+fn every_path_the_manual_names_exists() {
+    let mut problems = Vec::new();
+    for file in markdown_files() {
+        let dir = file.parent().expect("a file has a directory");
+        for path in missing_paths(&read(&file), dir) {
+            problems.push(format!(
+                "{}: names `{path}`, which does not exist",
+                file.display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
 // ------------------------------------------------------------ configuration
@@ -526,6 +584,13 @@ fn a_broken_link_or_anchor_is_reported() {
     assert!(problems[0].ends_with("#nowhere"));
     assert!(problems[1].ends_with("docs/missing.md"));
     assert!(problems[2].ends_with("docs/configuration.md#no-such-heading"));
+}
+
+#[test]
+fn a_missing_path_is_reported() {
+    let text =
+        "`src/config.rs` `src/gone.rs` `src/db/` `.ci/.venv-fuzz` `src/{a,b}.rs` `SELECT 1`\n";
+    assert_eq!(missing_paths(text, &root()), ["src/gone.rs"]);
 }
 
 #[test]
