@@ -250,7 +250,7 @@ pub struct DatabaseConfig {
     #[arg(long, env = "DATABASE_POOLER", value_enum, default_value_t = PoolerMode::None)]
     pub database_pooler: PoolerMode,
 
-    /// Streaming replicas for the reads of GraphQL queries, comma-separated (one host per URL; TLS options as DATABASE_URL); unset: every read on the primary.
+    /// Streaming replicas for the reads of GraphQL queries and subscription deliveries, comma-separated (one host per URL; TLS options as DATABASE_URL); unset: every read on the primary.
     #[arg(long, env = "DATABASE_REPLICA_URLS", value_delimiter = ',', value_parser = QuietParser(DatabaseUrl::parse))]
     pub database_replica_urls: Vec<DatabaseUrl>,
 

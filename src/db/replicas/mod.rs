@@ -8,9 +8,9 @@
 //! to the primary. A replica that stops answering or falls more than
 //! `REPLICA_MAX_LAG_MS` behind is left out until a check finds it well again.
 //!
-//! Subscription deliveries pick their replica in [`delivery`]: by the WAL
-//! position of their event's own write, asking a replica afresh when the
-//! last check is older than that write.
+//! Subscription deliveries pick their replica with
+//! [`Replicas::for_delivery`]: by the WAL position of their event's own
+//! write, asking a replica afresh when the last check is older than it.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
