@@ -105,9 +105,11 @@ async fn deliveries_read_from_the_replica_once_it_has_the_events_write() {
     }
     let on_replica = replica_deliveries(&server) - before;
     eprintln!("{on_replica} of {EVENTS} deliveries read from the caught-up replica");
+    // Not all: a delivery whose write the replica lacks after two questions
+    // reads from the primary, which a loaded machine can cause.
     assert!(
-        on_replica > 0,
-        "no delivery read from the caught-up replica"
+        on_replica * 2 > EVENTS,
+        "only {on_replica} of {EVENTS} deliveries read from the caught-up replica"
     );
 
     // The replica goes away: the next delivery reads from the primary, and
