@@ -102,7 +102,10 @@ async fn listen(
     }
     let mut events = Vec::new();
     loop {
-        if let Err(reason) = heard(messages.next().await, &mut events) {
+        // Events that arrived during the last question are sent without waiting for more.
+        if events.is_empty()
+            && let Err(reason) = heard(messages.next().await, &mut events)
+        {
             return reason;
         }
         // Whatever else has arrived shares the position question.
@@ -118,13 +121,13 @@ async fn listen(
         let position = if positions {
             match position(&client, &mut messages, &mut later).await {
                 Ok(position) => Some(position),
-                Err(Lost(reason)) => {
+                Err(Failed::Lost(reason)) => {
                     // They committed: deliver them, from the primary.
                     send(sender, &mut events, None);
                     send(sender, &mut later, None);
                     return reason;
                 }
-                Err(Refused(reason)) => {
+                Err(Failed::Refused(reason)) => {
                     tracing::warn!(%reason, "the primary does not tell its WAL position; deliveries read from the primary");
                     positions = false;
                     None
@@ -145,7 +148,6 @@ enum Failed {
     /// The server refused the question (the reason): asking again will not help.
     Refused(String),
 }
-use Failed::{Lost, Refused};
 
 /// The primary's WAL insert position now, polling the connection
 /// meanwhile: events that arrive before the answer go into `later` (they
@@ -162,12 +164,12 @@ async fn position(
     let rows = loop {
         tokio::select! {
             answer = &mut asking => break answer,
-            message = messages.next() => heard(message, later).map_err(Lost)?,
+            message = messages.next() => heard(message, later).map_err(Failed::Lost)?,
         }
     };
     let rows = rows.map_err(|err| match err.as_db_error() {
-        Some(db) => Refused(db.message().to_string()),
-        None => Lost(err.to_string()),
+        Some(db) => Failed::Refused(db.message().to_string()),
+        None => Failed::Lost(err.to_string()),
     })?;
     rows.iter()
         .find_map(|row| match row {
@@ -175,7 +177,7 @@ async fn position(
             _ => None,
         })
         .map(Lsn)
-        .ok_or_else(|| Refused("no WAL position in the answer".into()))
+        .ok_or_else(|| Failed::Refused("no WAL position in the answer".into()))
 }
 
 /// Delivers `events`, in order, with `position`.
