@@ -197,7 +197,11 @@ fn vacant(hash: DocumentHash) -> Slot {
 
 /// The slab's capacity, or (`grow`) after it grows: it doubles, from 4.
 fn slab_capacity(capacity: usize, grow: bool) -> usize {
-    if grow { (capacity * 2).max(4) } else { capacity }
+    if grow {
+        (capacity * 2).max(4)
+    } else {
+        capacity
+    }
 }
 
 /// Keys a hashbrown table of `buckets` (a power of two, at least 4) holds
