@@ -12,7 +12,7 @@
 //! with the text as the only charge, 40,000 five-byte documents in a 200 kB
 //! budget took 11.7 MB, and a fixed per-entry estimate was still about 12%
 //! under what an entry took. So the cache keeps its entries in structures
-//! whose allocations it can see ([`slots`]): a hash index and a slab of slots,
+//! whose allocations it can see (`slots`): a hash index and a slab of slots,
 //! both charged at their real capacity, and each document charged as the
 //! allocator rounds it ([`allocation`]). Growing either structure is charged
 //! before it happens, so the charged total never exceeds the setting.
