@@ -2,7 +2,8 @@
 //! server's memory per socket, and the delay from a write to its delivery at
 //! 1,000 subscribers of one post.
 //!
-//! Starts the release server (`target/release/growth-diary`, build it first)
+//! Starts the release server (`target/release/growth-diary`, or under
+//! `$CARGO_TARGET_DIR`, or `$BENCH_SERVER`; build it first)
 //! on a fresh database, opens the sockets from this process, and prints a
 //! summary. Run: `cargo build --release && cargo bench --bench live`.
 //! Settings (env): `LIVE_BENCH_SOCKETS` (10000), `LIVE_BENCH_SUBSCRIBERS`
