@@ -605,8 +605,8 @@ pub struct LiveConfig {
     #[arg(long, env = "WS_MAX_SOCKETS", default_value_t = 20_000, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub ws_max_sockets: u32,
 
-    /// WebSockets one client address (an IPv6 /64) may hold open on one instance (past it, upgrades get 429).
-    #[arg(long, env = "WS_MAX_SOCKETS_PER_ADDRESS", default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
+    /// WebSockets one client address (an IPv6 /64) may hold open on one instance (past it, upgrades get 429); each may make the server hold about 860 KiB at worst.
+    #[arg(long, env = "WS_MAX_SOCKETS_PER_ADDRESS", default_value_t = 100, value_parser = clap::value_parser!(u32).range(1..=10_000_000))]
     pub ws_max_sockets_per_address: u32,
 
     /// Subscriptions the anonymous WebSockets of one client address (an IPv6 /64) may hold together on one instance.

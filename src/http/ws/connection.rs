@@ -192,7 +192,9 @@ impl Connection {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
-                            if let Err(err) = self.state.ws.pricer.check_subscription(&mut payload).await {
+                            // Boxed: pricing is a whole GraphQL execution, whose
+                            // state must not size what every idle socket keeps.
+                            if let Err(err) = Box::pin(self.state.ws.pricer.check_subscription(&mut payload)).await {
                                 send(socket, operation_error(&id, err)).await?;
                                 continue;
                             }
@@ -399,4 +401,36 @@ async fn send(socket: &mut WebSocket, message: Message) -> Result<(), Close> {
 /// An `error` message: the operation `id` failed before it started.
 fn operation_error(id: &str, err: impl Into<async_graphql::Error>) -> Message {
     Message::Text(message::error(id, err).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The size of the future `f` returns, from its type alone.
+    fn future_size<A, B, C, F: Future>(_: impl FnOnce(A, B, C) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    fn future_size_2<A, B, F: Future>(_: impl FnOnce(A, B) -> F) -> usize {
+        std::mem::size_of::<F>()
+    }
+
+    /// The most an idle socket's state may take (2,960 bytes in a debug
+    /// build, less optimised than a release one).
+    const IDLE_STATE: usize = 4 * 1024;
+
+    #[test]
+    fn an_idle_socket_keeps_a_small_state() {
+        // Every open socket keeps this future for its whole life, sized by
+        // the largest state any of its awaits needs: the one-off steps
+        // (init, authentication, pricing, a turn) are boxed so that they do
+        // not size it.
+        let size = future_size(Connection::serve);
+        assert!(size <= IDLE_STATE, "{size} bytes");
+        // Pricing is a whole GraphQL execution: awaited in place, its state
+        // would be part of this one, which would then be larger than it.
+        let pricing = future_size_2(crate::graphql::pricing::Pricer::check_subscription);
+        assert!(size < pricing, "{size} bytes, pricing {pricing}");
+    }
 }

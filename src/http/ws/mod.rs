@@ -11,6 +11,7 @@
 //! ceiling on each subscription's selection, and closing sockets whose
 //! session ended.
 
+mod bound;
 mod capacity;
 mod connection;
 mod documents;
@@ -32,10 +33,13 @@ use crate::error::codes;
 use crate::http::AppState;
 use crate::http::graphql;
 
+pub use bound::socket_memory_bound;
 pub use capacity::Capacity;
 pub use connection::SUBPROTOCOL;
+pub use message::MAX_PAYLOAD_BYTES;
 pub use shared::SharedRuns;
 pub use sockets::Sockets;
+pub use subscriptions::{MAX_ID_BYTES, MAX_KEPT_TEXT};
 
 /// What WebSocket connections share on an instance.
 #[derive(Clone)]
