@@ -4,6 +4,7 @@ pub mod account;
 pub mod admission;
 pub mod connection;
 pub mod context;
+pub mod fast;
 pub mod goal;
 pub mod ids;
 pub mod json;
