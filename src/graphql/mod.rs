@@ -11,6 +11,7 @@ pub mod json;
 pub mod limits;
 pub mod loaders;
 pub mod notification;
+pub mod parsed;
 pub mod post;
 pub mod pricing;
 pub mod reply;

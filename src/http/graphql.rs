@@ -29,10 +29,10 @@ use crate::db::replicas::ReadTarget;
 use crate::db::statement_budget::StatementBudget;
 use crate::documents::DocumentError;
 use crate::error::{INTERNAL_MESSAGE, codes};
-use crate::graphql::admission;
 use crate::graphql::context::{ReadPool, SessionsStarted};
 use crate::graphql::limits::MAX_STATEMENTS;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::{admission, parsed};
 use crate::http::AppState;
 use crate::http::auth::{self, RequestAuth};
 use crate::http::graphiql;
@@ -330,7 +330,9 @@ pub async fn execute<E: Executor>(executor: &E, batch: BatchRequest) -> BatchRes
 /// response instead of a dropped connection.
 async fn execute_one<E: Executor>(executor: &E, mut request: Request) -> (Response, bool) {
     let started = std::time::Instant::now();
-    // Parsed once here; admission and execution reuse the document.
+    // Parsed once here (or copied from an earlier request with the same
+    // text); admission and execution reuse the document.
+    parsed::parse(&mut request);
     let requested = request.operation_name.take();
     let (operation, parsed) = match request.parsed_query() {
         Ok(document) => (
