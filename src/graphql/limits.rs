@@ -39,7 +39,7 @@ pub const STATEMENT_COST: usize = 50;
 /// Characters of long text one complexity point pays for.
 pub const TEXT_CHARS_PER_POINT: usize = 1_000;
 /// Most SQL statements one HTTP request may run: a backstop behind the
-/// complexity prices (the feed page runs 5).
+/// complexity prices (the feed page runs 4).
 pub const MAX_STATEMENTS: u32 = 250;
 
 /// Largest complexity of a subscription's selection, checked when the client

@@ -56,7 +56,7 @@ impl UserQuery {
 /// A user as the API shows them, moved out of their row: the public profile,
 /// and the email, which [`accounts::visible_email`] shows to its owner only.
 /// Users beside posts and replies are usually loaded as cards (id, name,
-/// image); the rest ([`Details`]) is then loaded on first use.
+/// image); the rest (`Details`) is then loaded on first use.
 #[derive(Debug, Clone)]
 pub struct User {
     id: Uuid,

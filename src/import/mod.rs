@@ -8,7 +8,7 @@
 //!    whether an earlier run imported it, or why it breaks this server's
 //!    rules, the API's own input rules among them ([`rules`]) (then it is
 //!    skipped whole, with its children, and reported);
-//! 4. [`write`] inserts the accepted rows and their old ids into
+//! 4. [`mod@write`] inserts the accepted rows and their old ids into
 //!    `legacy_ids` (into an empty table, rows first and indexes after:
 //!    [`bulk`]); a dry run stops before this and rolls back.
 //!

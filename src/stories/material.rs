@@ -122,7 +122,7 @@ pub fn day(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%d").to_string()
 }
 
-/// The first [`EXCERPT_CHARS`] characters of a text, on one line.
+/// The first `EXCERPT_CHARS` characters of a text, on one line.
 pub fn excerpt(text: &str) -> String {
     let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= EXCERPT_CHARS {
