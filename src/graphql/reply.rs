@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::db::models::reply::Reply as ReplyRow;
 use crate::error::{AppError, AppResult};
+use crate::graphql::fast::Fast;
 use crate::graphql::post::Post;
 use crate::graphql::user::{self, User};
 use crate::graphql::{context, ids, limits};
@@ -37,6 +38,12 @@ impl From<ReplyRow> for Reply {
     }
 }
 
+impl From<ReplyRow> for Fast<Reply> {
+    fn from(row: ReplyRow) -> Self {
+        Fast(row.into())
+    }
+}
+
 #[Object]
 impl Reply {
     async fn id(&self) -> ID {
@@ -47,9 +54,11 @@ impl Reply {
         &self.content
     }
 
-    async fn author(&self, ctx: &Context<'_>) -> AppResult<Arc<User>> {
+    async fn author(&self, ctx: &Context<'_>) -> AppResult<Fast<Arc<User>>> {
         let author = user::load(ctx, self.author_id).await?;
-        author.ok_or_else(|| AppError::internal("a reply's author is missing", self.id))
+        author
+            .map(Fast)
+            .ok_or_else(|| AppError::internal("a reply's author is missing", self.id))
     }
 
     async fn post(&self, ctx: &Context<'_>) -> AppResult<Post> {

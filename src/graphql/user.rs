@@ -17,6 +17,7 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::account::LinkedAccount;
 use crate::graphql::connection::PageRequest;
 use crate::graphql::context;
+use crate::graphql::fast::Fast;
 use crate::graphql::goal::Goal;
 use crate::graphql::loaders::prime;
 use crate::graphql::post::Post;
@@ -262,7 +263,7 @@ impl User {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Keyset, Post>> {
+    ) -> AppResult<Connection<Keyset, Fast<Post>>> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let reader = context::reader(ctx, self.id);
         // The batched first pages show drafts by the request's own viewer; a

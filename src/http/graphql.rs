@@ -29,10 +29,10 @@ use crate::db::replicas::ReadTarget;
 use crate::db::statement_budget::StatementBudget;
 use crate::documents::DocumentError;
 use crate::error::{INTERNAL_MESSAGE, codes};
-use crate::graphql::admission;
 use crate::graphql::context::{ReadPool, SessionsStarted};
 use crate::graphql::limits::MAX_STATEMENTS;
 use crate::graphql::loaders::Loaders;
+use crate::graphql::{admission, parsed};
 use crate::http::AppState;
 use crate::http::auth::{self, RequestAuth};
 use crate::http::graphiql;
@@ -336,7 +336,10 @@ pub async fn execute<E: Executor>(executor: &E, batch: BatchRequest) -> BatchRes
 /// response instead of a dropped connection.
 async fn execute_one<E: Executor>(executor: &E, mut request: Request) -> (Response, bool) {
     let started = std::time::Instant::now();
-    // Parsed once here; admission and execution reuse the document.
+    // Parsed once here (or copied from an earlier request with the same
+    // text); admission and execution reuse the document, which is kept for
+    // later requests only if it runs.
+    let fresh = parsed::parse(&mut request);
     let requested = request.operation_name.take();
     let (operation, parsed) = match request.parsed_query() {
         Ok(document) => (
@@ -349,6 +352,9 @@ async fn execute_one<E: Executor>(executor: &E, mut request: Request) -> (Respon
     let kind = operation.kind();
     let response = admit_and_execute(executor, request, parsed).await;
     let executed = executed(&response);
+    if executed && let Some(fresh) = fresh {
+        fresh.keep();
+    }
     metrics::graphql_operation(
         operation.label(executed),
         kind,
