@@ -215,16 +215,8 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else
 
 # --- database -------------------------------------------------------------------------------------
 BIN="$WORK_TMP/growth-diary"
-if [[ -z "$BENCH_BIN" ]]; then
-    if [[ "$SKIP_BUILD" != 1 ]]; then
-        log "cargo build --release"
-        (cd "$REPO_DIR" && nice -n 10 cargo build --release) >"$RESULTS_DIR/build.log" 2>&1 \
-            || { tail -n 30 "$RESULTS_DIR/build.log" >&2; die "cargo build --release failed"; }
-    fi
-    BENCH_BIN="${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/growth-diary"
-fi
-[[ -x "$BENCH_BIN" ]] || die "$BENCH_BIN is not an executable"
-cp "$BENCH_BIN" "$BIN"
+SOURCE_BIN="$(bench_binary)"
+cp "$SOURCE_BIN" "$BIN"
 if [[ -n "$BASELINE_BIN" ]]; then
     [[ -x "$BASELINE_BIN" ]] || die "BASELINE_BIN=$BASELINE_BIN is not an executable"
     cp "$BASELINE_BIN" "$WORK_TMP/growth-diary-baseline"

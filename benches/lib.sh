@@ -62,3 +62,22 @@ ensure_wrk() {
         || { apt-get update -qq >/dev/null && apt-get install -y -qq "wrk=$WRK_DEB_VERSION" >/dev/null; } \
         || die "cannot install wrk=$WRK_DEB_VERSION"
 }
+
+# Prints the server binary a run uses: BENCH_BIN, or the release build of this tree (built first,
+# at a lower priority than the run's own processes, unless SKIP_BUILD=1; the log goes to
+# RESULTS_DIR/build.log). Call it as SOURCE_BIN="$(bench_binary)": a failure stops the caller.
+bench_binary() {
+    if [[ -n "${BENCH_BIN:-}" ]]; then
+        [[ -x "$BENCH_BIN" ]] || die "BENCH_BIN=$BENCH_BIN is not an executable"
+        echo "$BENCH_BIN"
+        return
+    fi
+    if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+        log "cargo build --release"
+        (cd "$REPO_DIR" && nice -n 10 cargo build --release) >"$RESULTS_DIR/build.log" 2>&1 \
+            || { tail -n 30 "$RESULTS_DIR/build.log" >&2; die "cargo build --release failed"; }
+    fi
+    local built="${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/growth-diary"
+    [[ -x "$built" ]] || die "$built not found (build it, or set BENCH_BIN)"
+    echo "$built"
+}

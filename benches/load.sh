@@ -301,18 +301,7 @@ mkdir -p "$RESULTS_DIR"
 log "raw outputs go to $RESULTS_DIR"
 
 # --- 1. build ---------------------------------------------------------------------------------
-if [[ -n "$BENCH_BIN" ]]; then
-    [[ -x "$BENCH_BIN" ]] || die "BENCH_BIN=$BENCH_BIN is not an executable"
-    SOURCE_BIN="$BENCH_BIN"
-else
-    if [[ "$SKIP_BUILD" != 1 ]]; then
-        log "cargo build --release"
-        (cd "$REPO_DIR" && cargo build --release) >"$RESULTS_DIR/build.log" 2>&1 \
-            || { tail -n 30 "$RESULTS_DIR/build.log" >&2; die "cargo build --release failed"; }
-    fi
-    SOURCE_BIN="${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/growth-diary"
-    [[ -x "$SOURCE_BIN" ]] || die "$SOURCE_BIN not found (build it, or set BENCH_BIN)"
-fi
+SOURCE_BIN="$(bench_binary)"
 BIN="$WORK_TMP/growth-diary"
 cp "$SOURCE_BIN" "$BIN"
 BIN_BUILT="$(date -u -r "$SOURCE_BIN" +%Y-%m-%dT%H:%M:%SZ)"

@@ -126,17 +126,7 @@ mkdir -p "$RESULTS_DIR"
 log "raw outputs go to $RESULTS_DIR"
 
 # --- 1. build -------------------------------------------------------------------------------
-if [[ -n "$BENCH_BIN" ]]; then
-    SOURCE_BIN="$BENCH_BIN"
-else
-    if [[ "$SKIP_BUILD" != 1 ]]; then
-        log "cargo build --release"
-        (cd "$REPO_DIR" && cargo build --release) >"$RESULTS_DIR/build.log" 2>&1 \
-            || { tail -n 30 "$RESULTS_DIR/build.log" >&2; die "cargo build --release failed"; }
-    fi
-    SOURCE_BIN="${CARGO_TARGET_DIR:-$REPO_DIR/target}/release/growth-diary"
-fi
-[[ -x "$SOURCE_BIN" ]] || die "$SOURCE_BIN is not an executable (build it, or set BENCH_BIN)"
+SOURCE_BIN="$(bench_binary)"
 BIN="$WORK_TMP/growth-diary"
 cp "$SOURCE_BIN" "$BIN"
 GIT_REV="$(git -C "$REPO_DIR" rev-parse --short HEAD 2>/dev/null || echo unknown)"
