@@ -45,15 +45,14 @@ impl Replicas {
         // Before any question is asked: a question that starts after this
         // counts as asked for this write (see `has_replayed`).
         self.announced.fetch_max(written.0, Ordering::SeqCst);
-        let count = self.list.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        let in_turn = || (0..count).map(move |offset| (start + offset) % count);
+        let in_turn = self.in_turn();
         let healthy = |index: &usize| self.list[*index].healthy.load(Ordering::Relaxed);
-        let mut found = in_turn()
+        let mut found = in_turn
+            .clone()
             .filter(healthy)
             .find(|index| self.list[*index].replayed.load(Ordering::Relaxed) >= written.0);
         if found.is_none() {
-            for index in in_turn().filter(healthy) {
+            for index in in_turn.filter(healthy) {
                 if self.has_replayed(&self.list[index], written).await {
                     found = Some(index);
                     break;

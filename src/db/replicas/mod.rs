@@ -112,10 +112,8 @@ impl Replicas {
     /// write; `None`: nothing), in turn; `None` when there is none.
     pub fn pick(&self, needed: Option<PgLsn>) -> Option<DbPool> {
         let needed = needed.map_or(0, |lsn| lsn.0);
-        let count = self.list.len();
-        let start = self.next.fetch_add(1, Ordering::Relaxed);
-        (0..count)
-            .map(|offset| &self.list[(start + offset) % count])
+        self.in_turn()
+            .map(|index| &self.list[index])
             .find(|replica| {
                 replica.healthy.load(Ordering::Relaxed)
                     && replica.replayed.load(Ordering::Relaxed) >= needed
@@ -124,6 +122,14 @@ impl Replicas {
                 replica.reads.fetch_add(1, Ordering::Relaxed);
                 replica.pool.clone()
             })
+    }
+
+    /// Every replica's place in [`Self::pools`] once, starting with the one
+    /// whose turn it is (each call moves the turn on by one).
+    fn in_turn(&self) -> impl Iterator<Item = usize> + Clone + use<'_> {
+        let count = self.list.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        (0..count).map(move |offset| (start + offset) % count)
     }
 
     /// Requests whose reads went to a replica, per replica (in the configured order).
