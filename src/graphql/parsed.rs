@@ -53,6 +53,21 @@ impl Fresh {
     }
 }
 
+/// Calls `read` with the document of `text`: the kept one when the text was
+/// parsed before (read in place, not copied), else one parsed now and not
+/// kept (only a request that runs keeps its document). `None` when the text
+/// does not parse.
+pub fn inspect<R>(text: &str, read: impl FnOnce(&ExecutableDocument) -> R) -> Option<R> {
+    if text.len() <= MAX_TEXT {
+        let mut cache = cache().lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(document) = cache.get(text) {
+            return Some(read(document));
+        }
+    }
+    let document = async_graphql::parser::parse_query(text).ok()?;
+    Some(read(&document))
+}
+
 /// Gives `request` its parsed document, from the cache when its text was
 /// parsed before; a document parsed now comes back as [`Fresh`], for the
 /// caller to keep if the request runs. A document that does not parse is
@@ -126,5 +141,18 @@ mod tests {
         assert!(!cache().lock().expect("not poisoned").contains(text));
         let mut again = Request::new(text);
         assert!(parse(&mut again).is_some(), "parsed afresh, not cached");
+    }
+
+    #[test]
+    fn inspect_reads_kept_and_fresh_documents_alike_and_keeps_nothing() {
+        let text = "query Inspected { feed(first: 1) { edges { cursor } } }";
+        let operations = |document: &ExecutableDocument| document.operations.iter().count();
+        assert_eq!(inspect(text, operations), Some(1));
+        assert!(!cache().lock().expect("not poisoned").contains(text));
+        parse(&mut Request::new(text))
+            .expect("parsed for the first time")
+            .keep();
+        assert_eq!(inspect(text, operations), Some(1));
+        assert_eq!(inspect("query Broken {", operations), None);
     }
 }

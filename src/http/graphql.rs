@@ -13,7 +13,7 @@ use std::any::Any;
 use std::panic::AssertUnwindSafe;
 use std::sync::{Arc, PoisonError};
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use async_graphql::{
     BatchRequest, BatchResponse, ErrorExtensionValues, Executor, Request, Response, ServerError,
 };
@@ -432,9 +432,14 @@ fn internal_error() -> ServerError {
 /// True unless the document's selected operation is a mutation or subscription.
 /// A document that does not parse counts as a query: execution reports the error.
 fn is_query_operation(query: &str, operation_name: Option<&str>) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(query) else {
-        return true;
-    };
+    // The document a client sends again is read where it is kept: a request
+    // routed to a replica, or sent by GET, is parsed no more than once.
+    parsed::inspect(query, |document| selects_query(document, operation_name)).unwrap_or(true)
+}
+
+/// Whether the operation `operation_name` picks in `document` only reads
+/// (an unknown name counts as a query: execution reports it).
+fn selects_query(document: &ExecutableDocument, operation_name: Option<&str>) -> bool {
     let ty = match (&document.operations, operation_name) {
         (DocumentOperations::Single(op), _) => op.node.ty,
         (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
