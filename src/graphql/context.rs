@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::Context;
+use async_graphql::{Context, ContextBase};
 use uuid::Uuid;
 
 use crate::accounts::Viewer;
@@ -116,7 +116,7 @@ pub fn origin<'a>(ctx: &Context<'a>) -> &'a Origin {
 }
 
 /// The request's DataLoaders.
-pub fn loaders<'a>(ctx: &Context<'a>) -> &'a crate::graphql::loaders::Loaders {
+pub fn loaders<'a, T>(ctx: &ContextBase<'a, T>) -> &'a crate::graphql::loaders::Loaders {
     ctx.data::<std::sync::Arc<crate::graphql::loaders::Loaders>>()
         .expect("the HTTP layer puts loaders into every request")
 }

@@ -3,9 +3,9 @@
 //! and viewer-specific answers (`likedByMe`, drafts) stay with their viewer.
 //!
 //! A DataLoader batches the keys that arrive within its delay (1 ms), which
-//! depends on timing. Lists of posts therefore prime the loaders with every
-//! key of the page at once ([`prime`], from [`crate::graphql::post::connection`]),
-//! without the delay: a page costs the same statements whatever its size, and
+//! depends on timing. Lists of posts therefore load every key of the page at
+//! once ([`crate::graphql::post_page`]; [`prime`] for other lists), without the
+//! delay: a page costs the same statements whatever its size, and
 //! the per-item resolvers read the cache.
 //!
 //! Loaders by id hold API objects, each moved once out of its row, so a
@@ -260,24 +260,9 @@ where
     T: Loader<K, Error = AppError>,
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
 {
-    prime_and_see(loader, keys, |_| ()).await
-}
-
-/// Like [`prime`], and returns what `see` makes of the loaded values before
-/// they move into the cache.
-pub async fn prime_and_see<K, T, R>(
-    loader: &DataLoader<T, HashMapCache>,
-    keys: &[K],
-    see: impl FnOnce(&HashMap<K, T::Value>) -> R,
-) -> Result<R, AppError>
-where
-    T: Loader<K, Error = AppError>,
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-{
     let values = loader.loader().load(keys).await?;
-    let seen = see(&values);
     loader.feed_many(values).await;
-    Ok(seen)
+    Ok(())
 }
 
 fn group_by_limit(keys: &[(Uuid, i64)]) -> HashMap<i64, Vec<Uuid>> {

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_graphql::connection::Connection;
-use async_graphql::{Context, ID, InputObject, Lookahead, Object};
+use async_graphql::{Context, ID, InputObject, Object};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use crate::db::pagination::Keyset;
 use crate::error::{AppError, AppResult};
 use crate::graphql::connection::PageRequest;
 use crate::graphql::fast::Fast;
-use crate::graphql::loaders::{prime, prime_and_see};
+use crate::graphql::post_page::PostPage;
 use crate::graphql::reply::Reply;
 use crate::graphql::user::{self, User};
 use crate::graphql::{context, ids, limits};
@@ -139,130 +139,6 @@ impl Post {
     }
 }
 
-/// The connection of a page of posts, with everything selected below them prefetched.
-pub async fn connection(
-    ctx: &Context<'_>,
-    page: &PageRequest,
-    rows: Vec<PostRow>,
-) -> AppResult<Connection<Keyset, Fast<Post>>> {
-    connection_with(ctx, page, rows, Prefetched::Nothing).await
-}
-
-/// What a page's own statement already put in the request's loaders.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Prefetched {
-    Nothing,
-    LikedByViewer,
-}
-
-async fn connection_with(
-    ctx: &Context<'_>,
-    page: &PageRequest,
-    rows: Vec<PostRow>,
-    prefetched: Prefetched,
-) -> AppResult<Connection<Keyset, Fast<Post>>> {
-    let connection: Connection<Keyset, Fast<Post>> = page.connection(rows, PostRow::keyset);
-    let posts: Vec<&Post> = connection.edges.iter().map(|edge| &edge.node.0).collect();
-    let node = ctx.look_ahead().field("edges").field("node");
-    prefetch(ctx, &posts, node, prefetched).await?;
-    Ok(connection)
-}
-
-/// Loads, for a page of posts, what the query selects below them (authors,
-/// `likedByMe`, first replies and their authors) with one `load_many` per
-/// loader: a fixed number of statements whatever the page size. `node` is the
-/// look-ahead at the page's `edges.node`.
-async fn prefetch(
-    ctx: &Context<'_>,
-    posts: &[&Post],
-    node: Lookahead<'_>,
-    prefetched: Prefetched,
-) -> AppResult<()> {
-    if posts.is_empty() {
-        return Ok(());
-    }
-    let loaders = context::loaders(ctx);
-    let post_ids: Vec<Uuid> = posts.iter().map(|post| post.id).collect();
-    let liked = async {
-        if node.field("likedByMe").exists() && prefetched != Prefetched::LikedByViewer {
-            prime(&loaders.liked_by_viewer, &post_ids).await?;
-        }
-        Ok::<_, AppError>(())
-    };
-    let reply_authors = async {
-        let replies = node.field("replies");
-        let Some(page) = first_page_of(&replies)? else {
-            return Ok::<_, AppError>(Vec::new());
-        };
-        let keys: Vec<(Uuid, i64)> = post_ids.iter().map(|id| (*id, page.fetch())).collect();
-        let authors_selected = replies
-            .field("edges")
-            .field("node")
-            .field("author")
-            .exists();
-        prime_and_see(&loaders.first_replies, &keys, |loaded| {
-            if !authors_selected {
-                return Vec::new();
-            }
-            loaded
-                .values()
-                .flatten()
-                .map(|reply| reply.author_id)
-                .collect()
-        })
-        .await
-    };
-    let ((), mut reply_author_ids) = futures_util::try_join!(liked, reply_authors)?;
-    // Post and reply authors come in one statement when they are selected alike.
-    let post_author = node.field("author");
-    let reply_author = node
-        .field("replies")
-        .field("edges")
-        .field("node")
-        .field("author");
-    let mut post_author_ids: Vec<Uuid> = if post_author.exists() {
-        posts.iter().map(|post| post.author_id).collect()
-    } else {
-        Vec::new()
-    };
-    if user::selection_wants_details(&post_author) == user::selection_wants_details(&reply_author) {
-        post_author_ids.append(&mut reply_author_ids);
-    }
-    for (selection, ids) in [
-        (&post_author, &mut post_author_ids),
-        (&reply_author, &mut reply_author_ids),
-    ] {
-        ids.sort_unstable();
-        ids.dedup();
-        user::prime_for(ctx, selection, ids).await?;
-    }
-    Ok(())
-}
-
-/// The page a connection field asks for, when it asks for a first page
-/// (`after` absent) and is selected once; `None` otherwise.
-fn first_page_of(field: &Lookahead<'_>) -> AppResult<Option<PageRequest>> {
-    let selections = field.selection_fields();
-    let [selection] = selections.as_slice() else {
-        return Ok(None);
-    };
-    let arguments = selection
-        .arguments()
-        .map_err(|err| AppError::internal("cannot read arguments", err.message))?;
-    let mut first = None;
-    for (name, value) in arguments {
-        match (name.as_str(), value) {
-            ("after", async_graphql::Value::Null) => {}
-            ("after", _) => return Ok(None),
-            ("first", async_graphql::Value::Number(n)) => {
-                first = n.as_i64().and_then(|n| i32::try_from(n).ok())
-            }
-            _ => {}
-        }
-    }
-    Ok(Some(PageRequest::parse(first, None)?))
-}
-
 /// Keeps the request's loaders true to a write, for the fields and
 /// operations of the same request that read after it.
 async fn refresh_cache(ctx: &Context<'_>, post: &Post, liked: Option<bool>) {
@@ -296,7 +172,7 @@ impl PostQuery {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Keyset, Fast<Post>>> {
+    ) -> AppResult<PostPage> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let asks_liked = ctx
             .look_ahead()
@@ -311,16 +187,14 @@ impl PostQuery {
                 let rows =
                     posts::feed_page_liked_by(&mut conn, viewer, page.after, page.fetch()).await?;
                 drop(conn);
-                let liked: Vec<(Uuid, bool)> =
-                    rows.iter().map(|(post, liked)| (post.id, *liked)).collect();
-                context::loaders(ctx).liked_by_viewer.feed_many(liked).await;
+                let liked = rows.iter().map(|(post, liked)| (post.id, *liked)).collect();
                 let rows = rows.into_iter().map(|(post, _)| post).collect();
-                connection_with(ctx, &page, rows, Prefetched::LikedByViewer).await
+                PostPage::load(ctx, page, rows, Some(liked)).await
             }
             None => {
                 let rows = posts::feed_page(&mut conn, page.after, page.fetch()).await?;
                 drop(conn);
-                connection(ctx, &page, rows).await
+                PostPage::load(ctx, page, rows, None).await
             }
         }
     }

@@ -1,8 +1,10 @@
 //! The `User` type and the queries that find users.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::connection::Connection;
+use async_graphql::dataloader::Loader;
 use async_graphql::{Context, ID, Lookahead, Object, SelectionField};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -17,10 +19,8 @@ use crate::error::{AppError, AppResult};
 use crate::graphql::account::LinkedAccount;
 use crate::graphql::connection::PageRequest;
 use crate::graphql::context;
-use crate::graphql::fast::Fast;
 use crate::graphql::goal::Goal;
-use crate::graphql::loaders::prime;
-use crate::graphql::post::Post;
+use crate::graphql::post_page::PostPage;
 use crate::graphql::story::Story;
 use crate::graphql::{ids, limits};
 use crate::social::{goals, posts};
@@ -59,9 +59,9 @@ impl UserQuery {
 /// image); the rest (`Details`) is then loaded on first use.
 #[derive(Debug, Clone)]
 pub struct User {
-    id: Uuid,
-    name: Option<String>,
-    image: Option<String>,
+    pub(crate) id: Uuid,
+    pub(crate) name: Option<String>,
+    pub(crate) image: Option<String>,
     /// None for a user loaded as a card.
     details: Option<Arc<Details>>,
 }
@@ -164,15 +164,35 @@ pub async fn prime_for(
     selection: &Lookahead<'_>,
     ids: &[Uuid],
 ) -> AppResult<()> {
+    let (details, users) = fetch_for(ctx, selection, ids).await?;
+    let loaders = context::loaders(ctx);
+    if details {
+        loaders.users.feed_many(users).await;
+    } else {
+        loaders.user_cards.feed_many(users).await;
+    }
+    Ok(())
+}
+
+/// The users with these ids as [`load`] will ask for them under `selection`
+/// (one statement, none for no ids), and whether they are whole (`true`) or
+/// cards.
+pub async fn fetch_for(
+    ctx: &Context<'_>,
+    selection: &Lookahead<'_>,
+    ids: &[Uuid],
+) -> AppResult<(bool, HashMap<Uuid, Arc<User>>)> {
+    let details = selection_wants_details(selection);
     if ids.is_empty() {
-        return Ok(());
+        return Ok((details, HashMap::new()));
     }
     let loaders = context::loaders(ctx);
-    if selection_wants_details(selection) {
-        prime(&loaders.users, ids).await
+    let users = if details {
+        loaders.users.loader().load(ids).await?
     } else {
-        prime(&loaders.user_cards, ids).await
-    }
+        loaders.user_cards.loader().load(ids).await?
+    };
+    Ok((details, users))
 }
 
 impl User {
@@ -263,7 +283,7 @@ impl User {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
-    ) -> AppResult<Connection<Keyset, Fast<Post>>> {
+    ) -> AppResult<PostPage> {
         let page = PageRequest::parse(first, after.as_deref())?;
         let reader = context::reader(ctx, self.id);
         // The batched first pages show drafts by the request's own viewer; a
@@ -280,7 +300,7 @@ impl User {
             let mut conn = context::conn(ctx).await?;
             posts::author_page(&mut conn, reader, self.id, page.after, page.fetch()).await?
         };
-        crate::graphql::post::connection(ctx, &page, rows).await
+        PostPage::load(ctx, page, rows, None).await
     }
 
     /// Owner only (FORBIDDEN for anyone else). Nearest deadline first

@@ -30,6 +30,7 @@ use crate::db::statement_budget::StatementBudget;
 use crate::documents::DocumentError;
 use crate::error::{INTERNAL_MESSAGE, codes};
 use crate::graphql::context::{ReadPool, SessionsStarted};
+use crate::graphql::direct::RawJson;
 use crate::graphql::limits::MAX_STATEMENTS;
 use crate::graphql::loaders::Loaders;
 use crate::graphql::{admission, parsed};
@@ -179,6 +180,9 @@ async fn run_on(
                     request.data.insert(auth.origin.clone());
                     request.data.insert(auth.device.clone());
                     request.data.insert(loaders);
+                    // Responses leave through `ResponseMedia::respond`, which
+                    // writes a page's JSON as it was written (graphql::direct).
+                    request.data.insert(RawJson);
                     if let Some(pool) = replica {
                         request.data.insert(ReadPool(pool.clone()));
                     }

@@ -13,10 +13,9 @@
 use async_graphql::{BatchResponse, ErrorExtensionValues, Response, ServerError, Value};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
-use serde::ser::{SerializeMap, SerializeSeq};
-use serde::{Serialize, Serializer};
 
 use crate::error::{AppError, codes};
+use crate::graphql::direct;
 use crate::http::{request_id, unavailable};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -91,7 +90,9 @@ impl ResponseMedia {
                 }
             }
         };
-        let mut http = self.json(status, &WireBatch(&response));
+        let mut body = Vec::with_capacity(1024);
+        let written = WireBatch(&response).write(&mut body);
+        let mut http = self.json(status, written.map(|()| body));
         for (name, value) in response.http_headers_iter() {
             http.headers_mut().append(name, value);
         }
@@ -126,7 +127,7 @@ impl ResponseMedia {
         }
         let mut response = Response::from_errors(vec![error]);
         annotate(&mut response);
-        let mut http = self.json(status, &Wire(&response));
+        let mut http = self.json(status, written(&response));
         if status == StatusCode::SERVICE_UNAVAILABLE {
             unavailable::mark(&mut http);
         }
@@ -141,11 +142,15 @@ impl ResponseMedia {
         };
         let mut response = Response::from_errors(vec![coded_error(message, code)]);
         annotate(&mut response);
-        self.json(status, &Wire(&response))
+        self.json(status, written(&response))
     }
 
-    fn json(self, status: StatusCode, body: &impl Serialize) -> axum::response::Response {
-        match serde_json::to_vec(body) {
+    fn json(
+        self,
+        status: StatusCode,
+        body: serde_json::Result<Vec<u8>>,
+    ) -> axum::response::Response {
+        match body {
             Ok(bytes) => {
                 (status, [(header::CONTENT_TYPE, self.content_type())], bytes).into_response()
             }
@@ -155,6 +160,13 @@ impl ResponseMedia {
             }
         }
     }
+}
+
+/// One response's JSON.
+fn written(response: &Response) -> serde_json::Result<Vec<u8>> {
+    let mut body = Vec::with_capacity(256);
+    Wire(response).write(&mut body)?;
+    Ok(body)
 }
 
 /// Gives every error of `response` the request's id and counts it by code.
@@ -207,34 +219,78 @@ pub fn was_executed(response: &Response) -> bool {
 /// One response as the spec writes it: without `data` before execution.
 struct Wire<'a>(&'a Response);
 
-impl Serialize for Wire<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl Wire<'_> {
+    /// The response's JSON, in async-graphql's order (`data`, `extensions`,
+    /// `errors`; before execution `errors`, then `extensions`), with a page
+    /// written by [`direct`] taken as the JSON it holds.
+    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let response = self.0;
+        let mut entries = Entries::open(out);
         if was_executed(response) {
-            return response.serialize(serializer);
+            direct::write_value(entries.key("data"), &response.data)?;
+            if !response.extensions.is_empty() {
+                serde_json::to_writer(entries.key("extensions"), &response.extensions)?;
+            }
+            if !response.errors.is_empty() {
+                serde_json::to_writer(entries.key("errors"), &response.errors)?;
+            }
+        } else {
+            serde_json::to_writer(entries.key("errors"), &response.errors)?;
+            if !response.extensions.is_empty() {
+                serde_json::to_writer(entries.key("extensions"), &response.extensions)?;
+            }
         }
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("errors", &response.errors)?;
-        if !response.extensions.is_empty() {
-            map.serialize_entry("extensions", &response.extensions)?;
+        entries.close();
+        Ok(())
+    }
+}
+
+/// A JSON object being written, entry by entry.
+struct Entries<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> Entries<'a> {
+    fn open(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Self { out, empty: true }
+    }
+
+    /// Writes `"key":` (a key that needs no escaping); the value comes next.
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        if !self.empty {
+            self.out.push(b',');
         }
-        map.end()
+        self.empty = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
     }
 }
 
 /// A batch's responses, each as [`Wire`] writes it.
 struct WireBatch<'a>(&'a BatchResponse);
 
-impl Serialize for WireBatch<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+impl WireBatch<'_> {
+    fn write(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         match self.0 {
-            BatchResponse::Single(response) => Wire(response).serialize(serializer),
+            BatchResponse::Single(response) => Wire(response).write(out),
             BatchResponse::Batch(responses) => {
-                let mut seq = serializer.serialize_seq(Some(responses.len()))?;
-                for response in responses {
-                    seq.serialize_element(&Wire(response))?;
+                out.push(b'[');
+                for (index, response) in responses.iter().enumerate() {
+                    if index > 0 {
+                        out.push(b',');
+                    }
+                    Wire(response).write(out)?;
                 }
-                seq.end()
+                out.push(b']');
+                Ok(())
             }
         }
     }
@@ -247,7 +303,7 @@ mod tests {
 
     fn body(media: ResponseMedia, response: Response) -> (StatusCode, serde_json::Value) {
         let status = media.status_of(&response);
-        let json = serde_json::to_value(Wire(&response)).expect("serializable");
+        let json = serde_json::from_slice(&written(&response).expect("writable")).expect("JSON");
         (status, json)
     }
 

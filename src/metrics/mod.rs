@@ -48,6 +48,7 @@ pub mod names {
     pub const READS: &str = "growth_diary_graphql_reads_total";
     /// Subscription deliveries by where their reads went (`replica` or `primary`).
     pub const DELIVERY_READS: &str = "growth_diary_delivery_reads_total";
+    pub const POST_PAGES: &str = "growth_diary_post_pages_total";
 }
 
 /// Counts one HTTP response of `route` (a matched path, or `unmatched`).
@@ -94,6 +95,13 @@ pub fn graphql_reads(on_replica: bool) {
 pub fn delivery_reads(on_replica: bool) {
     let target = if on_replica { "replica" } else { "primary" };
     metrics::counter!(names::DELIVERY_READS, "target" => target).increment(1);
+}
+
+/// Counts a page of posts by how it was answered: its JSON written from its
+/// rows, or resolved field by field (see `graphql::direct`).
+pub fn post_page(written: bool) {
+    let answer = if written { "written" } else { "resolved" };
+    metrics::counter!(names::POST_PAGES, "answer" => answer).increment(1);
 }
 
 /// Counts a request answered 503 because the database could not be reached.

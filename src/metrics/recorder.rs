@@ -119,6 +119,10 @@ fn describe() {
         names::DELIVERY_READS,
         "Subscription deliveries (one run per event and identical subscription), by where their reads went (replica or primary); counted with replicas only."
     );
+    metrics::describe_counter!(
+        names::POST_PAGES,
+        "Pages of posts (the feed, a user's posts) by how they were answered: written (JSON straight from the rows) or resolved (field by field)."
+    );
     metrics::describe_gauge!(
         names::SUBSCRIPTIONS,
         "Subscriptions running over all WebSockets."

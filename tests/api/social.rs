@@ -762,3 +762,132 @@ async fn updates_with_nothing_to_change_answer_the_unchanged_object() {
         "{body}"
     );
 }
+
+/// Shapes of feed page a client may ask for, each answered by writing its
+/// JSON from the rows (graphql::direct) when plain.
+const PAGE_SHAPES: [&str; 8] = [
+    "edges { node { id title author { id name } likeCount likedByMe replyCount replies(first: 3) { edges { node { id content author { id name } } } } } }",
+    "__typename pageInfo { __typename hasPreviousPage hasNextPage startCursor endCursor } edges { __typename cursor node { __typename id title content status createdAt updatedAt author { __typename id name image } } }",
+    "nodes { id a: title b: likeCount c: replyCount mine: likedByMe } pageInfo { hasNextPage endCursor }",
+    "edges { node { replies(first: $r) { __typename pageInfo { hasPreviousPage hasNextPage startCursor endCursor } edges { cursor node { __typename id content createdAt updatedAt author { image name } } } } } }",
+    "edges { node { replies(first: 1) { nodes { id } pageInfo { hasNextPage } } } }",
+    "edges { node { replies { edges { node { id } } } } }",
+    "edges { node { author { id name email } } }",
+    "edges { node { replies(first: 2) { edges { node { post { id } } } } } }",
+];
+
+async fn raw_feed(
+    server: &TestServer,
+    token: Option<&str>,
+    query: &str,
+    after: Option<&str>,
+) -> String {
+    let mut request = reqwest::Client::new()
+        .post(server.url("/graphql"))
+        .json(&json!({ "query": query, "variables": { "after": after } }));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("the server answers");
+    assert_eq!(response.status(), 200);
+    response.text().await.expect("a body")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_written_feed_page_is_byte_for_byte_the_resolved_one() {
+    let server = TestServer::start().await;
+    let client = server.db.client().await;
+    factories::social_graph(&client, 7, 3, 2).await;
+    // Text that needs escaping, and a user without a name or image.
+    client
+        .batch_execute(
+            "INSERT INTO users (email) VALUES ('nameless@example.com');
+             INSERT INTO posts (author_id, title, content, status)
+             SELECT id, E'Quotes \" and \\\\ and\nnew lines, tabs\t, é, 🌱, <script>', E'\\u0001', 'PUBLISHED'
+             FROM users WHERE email = 'nameless@example.com';
+             INSERT INTO replies (author_id, post_id, content)
+             SELECT u.id, p.id, E'a reply \"quoted\"' FROM users u, posts p WHERE u.email = 'nameless@example.com'",
+        )
+        .await
+        .expect("insert the odd rows");
+    let reader = server.sign_up("reader@example.com").await;
+    let after = reader
+        .gql("{ feed(first: 2) { pageInfo { endCursor } } }", json!({}))
+        .await["data"]["feed"]["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
+    for shape in PAGE_SHAPES {
+        let variables = if shape.contains("$r") {
+            "$after: String, $r: Int = 2"
+        } else {
+            "$after: String"
+        };
+        let written =
+            format!("query({variables}) {{ feed(first: 5, after: $after) {{ {shape} }} }}");
+        // The same selection in an inline fragment is resolved field by field.
+        let resolved = format!(
+            "query({variables}) {{ feed(first: 5, after: $after) {{ ... on PostConnection {{ {shape} }} }} }}"
+        );
+        for token in [Some(reader.token.as_str()), None] {
+            for page in [None, Some(after.as_str())] {
+                let one = raw_feed(&server, token, &written, page).await;
+                let other = raw_feed(&server, token, &resolved, page).await;
+                assert!(one.starts_with("{\"data\":{\"feed\":{"), "{shape}: {one}");
+                assert_eq!(
+                    one,
+                    other,
+                    "{shape} (signed in: {}, after: {page:?})",
+                    token.is_some()
+                );
+            }
+        }
+    }
+    // A root key selected twice is merged, as async-graphql merges it.
+    let twice = reader
+        .gql(
+            "{ feed(first: 2) { edges { node { id } } } feed(first: 2) { pageInfo { hasNextPage } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        twice["data"]["feed"]["edges"].as_array().map(Vec::len),
+        Some(2),
+        "{twice}"
+    );
+    assert_eq!(
+        twice["data"]["feed"]["pageInfo"]["hasNextPage"], true,
+        "{twice}"
+    );
+    // Batches and GET requests are written the same way.
+    let batch: Value = reqwest::Client::new()
+        .post(server.url("/graphql"))
+        .bearer_auth(&reader.token)
+        .json(&json!([
+            { "query": "{ feed(first: 1) { edges { node { title } } } }" },
+            { "query": "{ feed(first: 1) { nodes { title } } }" }
+        ]))
+        .send()
+        .await
+        .expect("the server answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(
+        batch[0]["data"]["feed"]["edges"][0]["node"]["title"],
+        batch[1]["data"]["feed"]["nodes"][0]["title"],
+        "{batch}"
+    );
+    assert!(
+        batch[0]["data"]["feed"]["edges"][0]["node"]["title"].is_string(),
+        "{batch}"
+    );
+    let got: Value =
+        reqwest::get(server.url("/graphql?query=%7Bfeed(first%3A1)%7Bnodes%7Bid%7D%7D%7D"))
+            .await
+            .expect("the server answers")
+            .json()
+            .await
+            .expect("JSON");
+    assert!(got["data"]["feed"]["nodes"][0]["id"].is_string(), "{got}");
+}
