@@ -6,7 +6,7 @@
 //! was most of the server's own CPU per page (issue 23's profiles). When the
 //! page's selection is plain (fields of the page's own types, with aliases
 //! and `__typename`, but no fragments, directives or response key selected
-//! twice) and everything it selects was loaded with the page, [`write`] turns
+//! twice) and everything it selects was loaded with the page, [`write_page`] turns
 //! the selection into a small plan once and writes the page's JSON from the
 //! rows. Anything else returns `None` and the page is resolved field by field,
 //! as before: the plan knows no field it would answer differently.
@@ -49,7 +49,7 @@ pub struct PageData<'a> {
 /// The page's JSON, when its selection is plain, the field is the request's
 /// only root field with its response key, and everything selected was loaded
 /// with the page; `None` otherwise.
-pub fn write(
+pub fn write_page(
     ctx: &ContextSelectionSet<'_>,
     field: &Positioned<Field>,
     data: &PageData<'_>,
@@ -544,7 +544,7 @@ fn date_time(out: &mut Vec<u8>, at: &DateTime<Utc>) {
 }
 
 /// Writes `value` as JSON (what serde_json writes for it), taking a
-/// `Value::Binary` as JSON text written by [`write`].
+/// `Value::Binary` as JSON text written by [`write_page`].
 pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {
     match value {
         Value::Binary(json) => out.extend_from_slice(json),

@@ -102,7 +102,7 @@ impl OutputType for PostPage {
                 &users
             },
         };
-        if let Some(json) = direct::write(ctx, field, &data) {
+        if let Some(json) = direct::write_page(ctx, field, &data) {
             metrics::post_page(true);
             return Ok(Value::Binary(json.into()));
         }
