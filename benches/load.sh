@@ -145,8 +145,11 @@ start_server() {
     # >> (O_APPEND): the capture step marks positions in this log while the server writes to it.
     # LOG_SQL_BINDS: the capture step turns the traced statements, with their bind values,
     # into a pgbench script (the bench database holds only demo data).
+    # LIKES_PER_HOUR: at the default (1,000 per user per hour) all but the first thousand
+    # likePost requests of a run would measure the refusal, not the like.
     env DATABASE_URL="$DATABASE_URL" LISTEN_ADDR="127.0.0.1:$PORT" RUST_LOG="$rust_log" \
-        LOG_SQL_BINDS=true NO_COLOR=1 LOG_FORMAT=text "${pool_env[@]}" "$BIN" serve >>"$SERVER_LOG" 2>&1 &
+        LOG_SQL_BINDS=true NO_COLOR=1 LOG_FORMAT=text LIKES_PER_HOUR=1000000 "${pool_env[@]}" \
+        "$BIN" serve >>"$SERVER_LOG" 2>&1 &
     SERVER_PID=$!
     local deadline=$((SECONDS + 120))
     until curl -fsS -m 2 -o /dev/null "$BASE_URL/readyz" 2>/dev/null; do
