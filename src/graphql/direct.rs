@@ -543,6 +543,16 @@ fn date_time(out: &mut Vec<u8>, at: &DateTime<Utc>) {
     }
 }
 
+/// How many bytes of `value` are pages written by [`write_page`].
+pub fn written_len(value: &Value) -> usize {
+    match value {
+        Value::Binary(json) => json.len(),
+        Value::List(items) => items.iter().map(written_len).sum(),
+        Value::Object(fields) => fields.values().map(written_len).sum(),
+        _ => 0,
+    }
+}
+
 /// Writes `value` as JSON (what serde_json writes for it), taking a
 /// `Value::Binary` as JSON text written by [`write_page`].
 pub fn write_value(out: &mut Vec<u8>, value: &Value) -> serde_json::Result<()> {

@@ -90,7 +90,13 @@ impl ResponseMedia {
                 }
             }
         };
-        let mut body = Vec::with_capacity(1024);
+        let written = match &response {
+            BatchResponse::Single(single) => direct::written_len(&single.data),
+            BatchResponse::Batch(all) => all.iter().map(|one| direct::written_len(&one.data)).sum(),
+        };
+        // Room for the written pages up front: a 30 KB page is not copied
+        // again each time the body's buffer doubles.
+        let mut body = Vec::with_capacity(1024 + written);
         let written = WireBatch(&response).write(&mut body);
         let mut http = self.json(status, written.map(|()| body));
         for (name, value) in response.http_headers_iter() {
