@@ -537,6 +537,16 @@ async fn metrics_count_known_traffic() {
         let body = server.gql(None, FEED, "Feed", json!({})).await;
         assert!(body["errors"].is_null(), "{body}");
     }
+    // The same page through a fragment is resolved field by field.
+    let body = server
+        .gql(
+            None,
+            "query Feed { feed(first: 1) { ... on PostConnection { edges { node { id } } } } }",
+            "Feed",
+            json!({}),
+        )
+        .await;
+    assert!(body["errors"].is_null(), "{body}");
     let token = server.sign_up("counted@example.com").await;
     let post = json!({ "input": { "title": "Counted", "content": "once" } });
     let first = server
@@ -598,7 +608,7 @@ async fn metrics_count_known_traffic() {
             operations,
             &[("operation", "Feed"), ("type", "query"), ("outcome", "ok")]
         ),
-        Some(2.0)
+        Some(3.0)
     );
     assert_eq!(
         count(
@@ -646,14 +656,17 @@ async fn metrics_count_known_traffic() {
     );
     let latency = "growth_diary_graphql_operation_duration_seconds";
     let feed = [("operation", "Feed"), ("type", "query")];
-    assert_eq!(count(&format!("{latency}_count"), &feed), Some(2.0));
+    assert_eq!(count(&format!("{latency}_count"), &feed), Some(3.0));
     assert_eq!(
         count(
             &format!("{latency}_bucket"),
             &[("operation", "Feed"), ("type", "query"), ("le", "+Inf")]
         ),
-        Some(2.0)
+        Some(3.0)
     );
+    let pages = "growth_diary_post_pages_total";
+    assert_eq!(count(pages, &[("answer", "written")]), Some(2.0));
+    assert_eq!(count(pages, &[("answer", "resolved")]), Some(1.0));
     assert!(count(&format!("{latency}_sum"), &feed).is_some_and(|sum| sum > 0.0));
 
     let errors = "growth_diary_graphql_errors_total";
@@ -676,10 +689,10 @@ async fn metrics_count_known_traffic() {
     );
 
     let http = "growth_diary_http_requests_total";
-    // Feed ×2, sign-up, two posts, the story, the anonymous post.
+    // Feed ×3, sign-up, two posts, the story, the anonymous post.
     assert_eq!(
         count(http, &[("route", "/graphql"), ("status", "200")]),
-        Some(7.0)
+        Some(8.0)
     );
     assert_eq!(
         count(http, &[("route", "/graphql"), ("status", "101")]),
