@@ -63,6 +63,12 @@ pub fn write_page(
         definitions: &ctx.query_env.operation.node.variable_definitions,
     };
     let plan = planner.connection(ctx.item, Planner::post)?;
+    // A selection left empty by `@skip`/`@include` (async-graphql removes
+    // those fields before execution) is answered `Value::Null`, which the
+    // HTTP layer reads as such (a 503 retry looks for it); text "null" it would not.
+    if plan.is_empty() {
+        return None;
+    }
     let mut out = Vec::with_capacity(1024 + 640 * data.rows.len());
     let size = usize::try_from(data.page.size).ok()?;
     let rows = &data.rows[..data.rows.len().min(size)];
