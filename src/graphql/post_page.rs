@@ -86,21 +86,14 @@ impl OutputType for PostPage {
         ctx: &ContextSelectionSet<'_>,
         field: &Positioned<Field>,
     ) -> ServerResult<Value> {
-        let mut users = HashMap::new();
+        // A written page selects only a user's card fields (the planner
+        // refuses any other), so its authors are among the cards.
         let data = PageData {
             page: &self.page,
             rows: &self.rows,
             liked: &self.loaded.liked,
             first_replies: &self.loaded.first_replies,
-            users: if self.loaded.users.is_empty() {
-                &self.loaded.cards
-            } else if self.loaded.cards.is_empty() {
-                &self.loaded.users
-            } else {
-                users.extend(self.loaded.cards.iter().map(|(k, v)| (*k, v.clone())));
-                users.extend(self.loaded.users.iter().map(|(k, v)| (*k, v.clone())));
-                &users
-            },
+            users: &self.loaded.cards,
         };
         if let Some(json) = direct::write_page(ctx, field, &data) {
             metrics::post_page(true);
